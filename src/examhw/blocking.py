@@ -1,0 +1,84 @@
+"""Blocking facade for integrators who do not use asyncio.
+
+``BlockingSite`` runs the async :class:`~examhw.site.Site` on its own loop
+thread; ``site.call(coro_fn, *args)`` runs a device call and returns its
+result (or raises its error) in the caller's thread, and ``device(role)``
+returns a proxy whose methods block.
+"""
+from __future__ import annotations
+
+import asyncio
+import inspect
+import threading
+from concurrent.futures import Future
+from typing import Any, Callable, Coroutine, TypeVar
+
+from .config import SiteConfig
+from .site import Site
+
+T = TypeVar("T")
+
+
+class _BlockingProxy:
+    def __init__(self, owner: "BlockingSite", target: Any) -> None:
+        self._owner = owner
+        self._target = target
+
+    def __getattr__(self, name: str) -> Any:
+        attr = getattr(self._target, name)
+        if inspect.iscoroutinefunction(attr):
+            def call(*args: Any, **kwargs: Any) -> Any:
+                return self._owner.run(attr(*args, **kwargs))
+            return call
+        return attr
+
+
+class BlockingSite:
+    """A :class:`Site` driven from ordinary threads.
+
+    >>> with BlockingSite(config) as site:          # doctest: +SKIP
+    ...     card = site.device("desk_reader").read_card(timeout=10)
+    """
+
+    def __init__(self, config: SiteConfig, **site_kwargs: Any) -> None:
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, name="examhw-loop", daemon=True)
+        self._thread.start()
+        self.site: Site = self.run(self._make(config, site_kwargs))
+
+    async def _make(self, config: SiteConfig, kwargs: dict[str, Any]) -> Site:
+        return Site(config, **kwargs)
+
+    def run(self, coro: Coroutine[Any, Any, T], timeout: float | None = None) -> T:
+        """Run ``coro`` on the site's loop and wait for its result."""
+        fut: Future[T] = asyncio.run_coroutine_threadsafe(coro, self._loop)
+        return fut.result(timeout)
+
+    def call(self, fn: Callable[..., Coroutine[Any, Any, T]], *args: Any, **kwargs: Any) -> T:
+        return self.run(fn(*args, **kwargs))
+
+    def open(self) -> None:
+        self.run(self.site.open())
+
+    def close(self) -> None:
+        try:
+            self.run(self.site.close())
+        finally:
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            self._thread.join(5)
+            self._loop.close()
+
+    def device(self, role: str) -> Any:
+        """A proxy of the device playing ``role`` whose async methods block."""
+        return _BlockingProxy(self, self.site.devices[role])
+
+    def sim_model(self, role: str) -> Any:
+        """Blocking proxy of the simulator model behind ``role`` (sim mode)."""
+        return _BlockingProxy(self, self.site.sims.model(role))
+
+    def __enter__(self) -> "BlockingSite":
+        self.open()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,0 +1,63 @@
+"""Byte links between an endpoint and a simulator's protocol session."""
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Callable, Protocol
+
+from ..faults import FaultPlan
+
+log = logging.getLogger("examhw.sim")
+
+
+class StreamSession(Protocol):
+    """One connection's protocol state on the simulator side."""
+
+    def feed(self, data: bytes) -> None:
+        """Bytes arrived from the driver."""
+
+    def closed(self) -> None:
+        """The peer went away."""
+
+
+class ByteLink:
+    """Write side given to a :class:`StreamSession`. Writes go through the
+    simulator's :class:`FaultPlan` and keep their order."""
+
+    def __init__(self, raw_write: Callable[[bytes], None], faults: FaultPlan) -> None:
+        self._raw_write = raw_write
+        self._faults = faults
+        self._tail: asyncio.Task[None] | None = None
+        self.bytes_out = 0
+
+    def write(self, data: bytes) -> None:
+        """Send one reply (shaped by the fault plan)."""
+        pieces = self._faults.shape(data)
+        if not pieces:
+            return
+        if all(d == 0 for d, _ in pieces) and (self._tail is None or self._tail.done()):
+            for _, chunk in pieces:
+                self._emit(chunk)
+            return
+        prev = self._tail
+
+        async def run() -> None:
+            if prev is not None:
+                await prev
+            for delay, chunk in pieces:
+                if delay:
+                    await asyncio.sleep(delay)
+                self._emit(chunk)
+
+        self._tail = asyncio.get_running_loop().create_task(run())
+
+    def write_now(self, data: bytes) -> None:
+        """Send bytes bypassing faults (unsolicited frames, noise)."""
+        self._emit(data)
+
+    def _emit(self, chunk: bytes) -> None:
+        try:
+            self._raw_write(chunk)
+            self.bytes_out += len(chunk)
+        except OSError as exc:
+            log.debug("sim link write failed: %s", exc)
