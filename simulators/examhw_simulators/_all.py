@@ -1,21 +1,28 @@
-"""The list of built-in simulator specs (one line per simulator package)."""
+"""Finds the built-in simulator specs: every subpackage of
+``examhw_simulators`` that defines ``SIMULATOR`` (and optionally
+``PHOTO_DECODER``)."""
 from __future__ import annotations
 
 import importlib
+import pkgutil
+from types import ModuleType
 
 from examhw.plugins import PhotoDecoderSpec, SimulatorSpec
 
-#: packages under examhw_simulators exposing SIMULATOR (a SimulatorSpec)
-PACKAGES: list[str] = [
-]
-#: modules exposing PHOTO_DECODER (a PhotoDecoderSpec)
-PHOTO_DECODERS: list[str] = [
-]
+
+def _modules() -> list[ModuleType]:
+    import examhw_simulators
+    mods = []
+    for info in sorted(pkgutil.iter_modules(examhw_simulators.__path__), key=lambda i: i.name):
+        if info.name.startswith("_") or info.name == "plugin":
+            continue
+        mods.append(importlib.import_module(f"examhw_simulators.{info.name}"))
+    return mods
 
 
 def simulator_specs() -> list[SimulatorSpec]:
-    return [importlib.import_module(f"examhw_simulators.{p}").SIMULATOR for p in PACKAGES]
+    return [m.SIMULATOR for m in _modules() if getattr(m, "SIMULATOR", None) is not None]
 
 
 def photo_decoder_specs() -> list[PhotoDecoderSpec]:
-    return [importlib.import_module(f"examhw_simulators.{m}").PHOTO_DECODER for m in PHOTO_DECODERS]
+    return [m.PHOTO_DECODER for m in _modules() if getattr(m, "PHOTO_DECODER", None) is not None]

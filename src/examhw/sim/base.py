@@ -24,13 +24,16 @@ def action(fn: Callable[..., Any]) -> Callable[..., Any]:
 class SimContext:
     """What a simulator is built with: the role it plays, its options
     (from ``sim:?key=value`` and ``[devices.<role>.sim]``), the clock, a
-    private run directory for ptys/sockets, and a fault plan."""
+    run directory for pty links/sockets, a fault plan, and the role's
+    resolved secrets (so a simulated camera demands the configured password)."""
 
     role: str
     options: Mapping[str, Any] = field(default_factory=dict)
     clock: Clock = field(default_factory=RealClock)
     run_dir: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="examhw-sim-")))
     faults: FaultPlan = field(default_factory=FaultPlan)
+    #: resolved secrets of the role (e.g. the password the simulated camera demands)
+    secrets: Mapping[str, str] = field(default_factory=dict)
 
     def opt(self, name: str, default: Any, typ: type | None = None) -> Any:
         """Option ``name`` converted to ``typ`` (default's type); raises

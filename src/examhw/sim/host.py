@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..clock import Clock, RealClock
+from ..config.secrets import resolve_secrets
 from ..errors import ConfigError
 from ..urls import DeviceURL
 from .base import SimContext, SimModel, Simulator
@@ -43,7 +44,8 @@ class SimHost:
                                   role=role, key="url")
             sim_spec = self.plugins.registry.simulator(spec.simulator)
             options = {**dev.sim, **dev.url.query}
-            ctx = SimContext(role=role, options=options, clock=self.clock, run_dir=self.run_dir)
+            ctx = SimContext(role=role, options=options, clock=self.clock, run_dir=self.run_dir,
+                             secrets=resolve_secrets(dev.secrets, role=role))
             pending[role] = sim_spec.factory(ctx)
         try:
             urls = await asyncio.gather(*(s.start() for s in pending.values()))
