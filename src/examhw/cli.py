@@ -68,7 +68,7 @@ def cmd_check_config(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from .flow.demo import run_demo_cli
+    from .demo import run_demo_cli
     return run_demo_cli(args)
 
 

@@ -1,0 +1,1 @@
+"""ACME's examhw plugin: AX-1 UPS driver and simulator."""
