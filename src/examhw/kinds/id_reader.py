@@ -22,7 +22,8 @@ class IdentityCard:
 
     ``valid_to`` is ``None`` for long-term (长期) cards. ``photo`` is the raw
     1024-byte photo block exactly as read (vendor WLT format on real cards);
-    use :func:`examhw.face.idphoto.decode_photo` to turn it into an image.
+    use ``examhw.face.idphoto.decode_id_photo(card.photo, registry.photo_decoders.values())``
+    to turn it into an image.
     ``id_number_valid`` tells whether the GB 11643 check digit verified.
     """
 
