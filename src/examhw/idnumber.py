@@ -9,15 +9,15 @@ _CHECK = "10X98765432"
 
 def check_char(first17: str) -> str:
     """Check character for the first 17 digits. Raises ``ValueError`` on non-digits."""
-    if len(first17) != 17 or not first17.isdigit():
-        raise ValueError("need exactly 17 digits")
+    if len(first17) != 17 or not first17.isascii() or not first17.isdigit():
+        raise ValueError("need exactly 17 ASCII digits")
     return _CHECK[sum(int(c) * w for c, w in zip(first17, _WEIGHTS)) % 11]
 
 
 def is_valid(number: str) -> bool:
     """True for an 18-character number whose check character verifies
     (a lower-case ``x`` is accepted)."""
-    if len(number) != 18 or not number[:17].isdigit():
+    if len(number) != 18 or not number[:17].isascii() or not number[:17].isdigit():
         return False
     return check_char(number[:17]) == number[17].upper()
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
+from examhw import idnumber
 from examhw.errors import FrameError
 
 TEXT_LEN = 256
@@ -30,27 +31,9 @@ NATIONS: dict[str, str] = {
     "53": "赫哲", "54": "门巴", "55": "珞巴", "56": "基诺", "97": "其他", "98": "外国血统中国籍人士",
 }
 
-_WEIGHTS = tuple(pow(2, 17 - i, 11) for i in range(17))   # 7 9 10 5 8 4 2 1 6 3 7 9 10 5 8 4 2
-_CHECK_CHARS = "10X98765432"
-
-
-def check_character(first17: str) -> str:
-    """GB 11643 (ISO 7064 MOD 11-2) check character of 17 digits. Raises ValueError."""
-    if len(first17) != 17 or not first17.isascii() or not first17.isdigit():
-        raise ValueError("need exactly 17 ASCII digits")
-    total = sum(int(ch) * w for ch, w in zip(first17, _WEIGHTS))
-    return _CHECK_CHARS[total % 11]
-
-
-def id_number_valid(number: str) -> bool:
-    """True when ``number`` is 18 characters whose last one is the right check character
-    (``x`` accepted for ``X``)."""
-    if len(number) != 18:
-        return False
-    try:
-        return check_character(number[:17]) == number[17].upper()
-    except ValueError:
-        return False
+# GB 11643 check character: one implementation for the whole library.
+check_character = idnumber.check_char
+id_number_valid = idnumber.is_valid
 
 
 @dataclass(frozen=True)

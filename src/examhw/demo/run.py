@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import hashlib
 import logging
 import os
 import random
@@ -40,6 +41,8 @@ class DemoResult:
     report: dict[str, Any]
     people: list[Person]
     states: dict[str, CandidateState] = field(default_factory=dict)
+    #: SHA-256 of every document the simulated sheet printer received (world-side check)
+    printed_sha256: list[str] = field(default_factory=list)
 
 
 def demo_config() -> SiteConfig:
@@ -106,7 +109,8 @@ async def run_demo(*, config: SiteConfig | None = None, seed: int | None = None,
         report = build_report(session=session, site=site, people=people, health=health, selfcheck=selfcheck,
                               seed=seed, speed=speed, wall_s=time.perf_counter() - started,
                               store_records=n_records, store_head=store.head)
-        return DemoResult(report, people, dict(session.people))
+        printed = [hashlib.sha256(j.document).hexdigest() for j in site.sims.model(roles.sheet_printer).jobs]
+        return DemoResult(report, people, dict(session.people), printed)
     finally:
         await site.close()
         store.close()
