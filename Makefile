@@ -4,7 +4,7 @@ VENV    := .venv
 BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed
 # Debian packages the tests need (real peers for interop tests).
-DEB_PKGS :=
+DEB_PKGS := cups-ipp-utils
 
 .PHONY: demo test venv sysdeps bench clean
 

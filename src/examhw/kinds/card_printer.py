@@ -52,7 +52,9 @@ class CardPrinter(DeviceBase, abc.ABC):
     @abc.abstractmethod
     async def print_card(self, job: CardJob, *, timeout: float | None = None) -> PrintResult:
         """Print one card. A printer error ends the job as FAILED with the
-        printer's code in ``error`` (no exception); link loss raises."""
+        printer's code in ``error`` (no exception); link loss after the job was
+        sent returns UNKNOWN (reconcile before reprinting); before that it raises
+        :class:`~examhw.errors.DeviceUnavailable`."""
 
     @abc.abstractmethod
     async def status(self) -> PrinterStatus:
