@@ -4,7 +4,7 @@ VENV    := .venv
 BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed
 # Debian packages the tests need (real peers for interop tests).
-DEB_PKGS := cups-ipp-utils
+DEB_PKGS := cups-ipp-utils nut-server
 
 .PHONY: demo test venv sysdeps bench clean
 
