@@ -150,16 +150,19 @@ async def _journey(session: ExamSession, world: World, stations: dict[str, async
             return st
     # -- exam-room gate (R-DEV-GATE) -------------------------------------------
     async with stations["gate"]:
-        await world.present_card(roles.gate_reader, p)
-        await world.show_face(roles.gate_camera, p.live_face)
-        try:
-            st, opened = await session.gate_identify()
-        finally:
-            await world.remove_card(roles.gate_reader)
-            await world.show_face(roles.gate_camera, None)
-        if opened:
+        for attempt in (1, 2):                 # a candidate too slow for the flap may present again
+            await world.present_card(roles.gate_reader, p)
+            await world.show_face(roles.gate_camera, p.live_face)
+            try:
+                st, opened = await session.gate_identify()
+            finally:
+                await world.remove_card(roles.gate_reader)
+                await world.show_face(roles.gate_camera, None)
+            if not opened:
+                break
             await world.walk_gate()
-            await session.gate_passage(st)
+            if (await session.gate_passage(st, final=attempt == 2)).value in ("passed", "tailgate"):
+                break
     if not st.admitted:
         return st
     # -- seat (R-OPS-SEAT) and exam (R-EXAM-1/2, R-OPS-CHEAT) -------------------

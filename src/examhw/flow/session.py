@@ -233,12 +233,17 @@ class ExamSession:
             self._refuse(st, f"face does not match ID card ({result.decision})")
         return st, ok
 
-    async def gate_passage(self, st: CandidateState) -> PassageResult:
+    async def gate_passage(self, st: CandidateState, *, final: bool = True) -> PassageResult:
+        """Wait for the authorised passage. PASSED (or TAILGATE: the candidate
+        is in, the follower raised the alarm) admits; on TIMEOUT/REVERSED the
+        candidate is not in — refused when ``final``, else they may try again."""
         gate = self.site.device(self.roles.gate, Turnstile)
         result = await gate.wait_passage(Direction.IN, timeout=10.0)
         self.record("gate.passage", st.key, result=result.value)
-        if result == PassageResult.PASSED:
+        if result in (PassageResult.PASSED, PassageResult.TAILGATE):
             st.admitted = True
+        elif final:
+            self._refuse(st, f"did not pass the gate ({result.value})")
         return result
 
     async def _verify(self, key: str, where: str, live: bytes, reference: bytes | None) -> FaceResult:
