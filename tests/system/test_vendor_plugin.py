@@ -2,6 +2,7 @@
 through the ``examhw`` entry point, exactly like the built-in drivers."""
 import json
 import os
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -14,9 +15,12 @@ ROOT = Path(__file__).resolve().parents[2]
 
 @pytest.fixture(scope="module")
 def vendor_site(tmp_path_factory) -> Path:
-    target = tmp_path_factory.mktemp("vendor") / "site-packages"
+    work = tmp_path_factory.mktemp("vendor")
+    source = work / "acme-examhw"          # build from a copy: never write build/ into the repository
+    shutil.copytree(ROOT / "examples" / "vendor_plugin", source)
+    target = work / "site-packages"
     subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation",
-                    "--target", str(target), str(ROOT / "examples" / "vendor_plugin")], check=True)
+                    "--target", str(target), str(source)], check=True)
     return target
 
 

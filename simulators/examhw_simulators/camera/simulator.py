@@ -18,7 +18,7 @@ from .services import OnvifServices
 _HTML_ERROR = b"<html><head><title>Error</title></head><body><h1>Error</h1><p>Snapshot failed</p></body></html>"
 
 
-class OnvifCameraSimulator(Simulator):
+class OnvifCameraSimulator(Simulator[CameraModel]):
     """One camera = one aiohttp app on ``127.0.0.1:<ephemeral>``.
 
     Options: ``clock_skew_s`` (float s), ``require_zulu`` (bool), ``vendor``
@@ -47,10 +47,6 @@ class OnvifCameraSimulator(Simulator):
         app.router.add_route("GET", self.services.snapshot_path(), self._snapshot)
         self._endpoint = HttpEndpoint(app)
         self.base_url = ""
-
-    @property
-    def model(self) -> CameraModel:
-        return self._model
 
     async def start(self) -> str:
         self.base_url = await self._endpoint.start()

@@ -138,7 +138,7 @@ class EvolisSession:
         return self._ok()
 
 
-class EvolisSimulator(Simulator):
+class EvolisSimulator(Simulator[CardPrinterModel]):
     """Serves one modelled printer on ``tcp://127.0.0.1:<ephemeral>``.
 
     Options (``sim:?key=value``): ``print_time_s`` (20.0 site-s per card),
@@ -161,14 +161,3 @@ class EvolisSimulator(Simulator):
         )
         self.endpoint = TcpEndpoint(lambda link: EvolisSession(link, self._model), scheme="tcp",
                                     faults=ctx.faults)
-
-    @property
-    def model(self) -> CardPrinterModel:
-        return self._model
-
-    async def start(self) -> str:
-        self.url = await self.endpoint.start()
-        return self.url
-
-    async def stop(self) -> None:
-        await self.endpoint.stop()

@@ -22,7 +22,7 @@ _OPERATIONS = (ipp.PRINT_JOB, ipp.VALIDATE_JOB, ipp.CANCEL_JOB, ipp.GET_JOB_ATTR
                ipp.GET_PRINTER_ATTRIBUTES)
 
 
-class IppPrinterSimulator(Simulator):
+class IppPrinterSimulator(Simulator[DocPrinterModel]):
     """Serves ``POST /ipp/print`` (and ``/ipp/print/<job>``) on 127.0.0.1.
 
     Options: ``page_time_s`` (3.0 site-s per page), ``sheets`` (500).
@@ -42,10 +42,6 @@ class IppPrinterSimulator(Simulator):
         app.router.add_post(PATH + "/{job}", self._handle)
         self.endpoint = HttpEndpoint(app)
         self.printer_uri = ""
-
-    @property
-    def model(self) -> DocPrinterModel:
-        return self._model
 
     async def start(self) -> str:
         await self.endpoint.start()

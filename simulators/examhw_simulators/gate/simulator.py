@@ -38,7 +38,7 @@ class GateSession:
         self.parser.reset()
 
 
-class GateSimulator(Simulator):
+class GateSimulator(Simulator[GateModel]):
     """Simulated DS205A-style gate board on a pty (``serial://<run_dir>/<role>-gate``).
 
     Options: ``address`` (machine number, default 1), ``wait_time_s``
@@ -60,22 +60,3 @@ class GateSimulator(Simulator):
         )
         self.endpoint = PtyEndpoint(lambda link: GateSession(link, self._model), ctx.run_dir,
                                     f"{ctx.role}-gate", ctx.faults)
-
-    @property
-    def model(self) -> GateModel:
-        return self._model
-
-    async def start(self) -> str:
-        self.url = await self.endpoint.start()
-        return self.url
-
-    async def stop(self) -> None:
-        await self.endpoint.stop()
-
-    async def unplug(self) -> None:
-        """Pull the (simulated) USB-RS485 adapter."""
-        await self.endpoint.unplug()
-
-    async def replug(self) -> str:
-        """Plug it back behind the same path."""
-        return await self.endpoint.replug()

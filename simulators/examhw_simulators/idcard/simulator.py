@@ -33,7 +33,7 @@ class _Session:
         self.reader.reset()
 
 
-class SamSerialSimulator(Simulator):
+class SamSerialSimulator(Simulator[IdCardModel]):
     """A SAM ID card reader on a raw pty; :meth:`start` returns ``serial://<run_dir>/<role>-sam``.
 
     Options: ``reply_delay_s`` (float, real seconds before each reply, default 0; about
@@ -53,23 +53,3 @@ class SamSerialSimulator(Simulator):
 
     def _session(self, link: ByteLink) -> _Session:
         return _Session(link, self._model, self.reply_delay_s)
-
-    @property
-    def model(self) -> IdCardModel:
-        return self._model
-
-    async def start(self) -> str:
-        self.url = await self.endpoint.start()
-        return self.url
-
-    async def stop(self) -> None:
-        await self.endpoint.stop()
-
-    async def unplug(self) -> None:
-        """The reader vanishes (pty closed); the card state is kept."""
-        await self.endpoint.unplug()
-
-    async def replug(self) -> str:
-        """The reader comes back behind the same path."""
-        self.url = await self.endpoint.replug()
-        return self.url

@@ -42,7 +42,7 @@ class PadSession:
         self.model.disconnect(self._send)
 
 
-class SigPadSimulator(Simulator):
+class SigPadSimulator(Simulator[SigPadModel]):
     """STU-530-like pad on a pty (``serial://<run_dir>/<role>-stu``).
 
     Options (``sim:?key=value``): ``model`` (name in the Information report),
@@ -69,14 +69,3 @@ class SigPadSimulator(Simulator):
                                     f"{ctx.role}-stu", ctx.faults)
         self._model.unplug_hook = self.endpoint.unplug
         self._model.replug_hook = self.endpoint.replug
-
-    @property
-    def model(self) -> SigPadModel:
-        return self._model
-
-    async def start(self) -> str:
-        self.url = await self.endpoint.start()
-        return self.url
-
-    async def stop(self) -> None:
-        await self.endpoint.stop()

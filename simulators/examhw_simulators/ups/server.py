@@ -288,7 +288,7 @@ class NutEndpoint(TcpEndpoint):
             writer.close()
 
 
-class NutServer(Simulator):
+class NutServer(Simulator[NutUpsModel]):
     """``examhw.sim.nut``: serves one UPS replayed from a real NUT DDL dump.
 
     Options: ``dump`` (packaged file name or path; default the Santak Castle
@@ -308,10 +308,6 @@ class NutServer(Simulator):
         self._model = NutUpsModel(dump, ctx.clock, ups_name=name)
         self.logins: set[NutSession] = set()
         self.endpoint = NutEndpoint(self._session, ctx.faults)
-
-    @property
-    def model(self) -> NutUpsModel:
-        return self._model
 
     def _session(self, link: ByteLink, peer: str, hangup: Callable[[], None]) -> NutSession:
         return NutSession(link, self, peer, hangup)

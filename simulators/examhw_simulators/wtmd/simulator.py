@@ -12,7 +12,7 @@ from .model import COUNTER_REGISTERS, INPUT_CHANNELS, WtmdModel
 MODULE_COILS = 8   # the module's relay outputs; unused by the detector
 
 
-class WtmdModbusSimulator(Simulator):
+class WtmdModbusSimulator(Simulator[WtmdModel]):
     """Options: ``unit`` (default 1), ``active_low`` (default false),
     ``transit_pulse_s`` (0.1), ``alarm_pulse_s`` (0.3) — real seconds."""
 
@@ -33,10 +33,6 @@ class WtmdModbusSimulator(Simulator):
         self.endpoint = ModbusTcpEndpoint(unit, discrete_inputs=INPUT_CHANNELS, coils=MODULE_COILS,
                                           input_registers=COUNTER_REGISTERS, holding_registers=0,
                                           faults=ctx.faults, before_request=self._sync)
-
-    @property
-    def model(self) -> WtmdModel:
-        return self._model
 
     def _sync(self) -> None:
         """Copy the model's levels and counters into the module's tables

@@ -1,12 +1,11 @@
 """Base classes for simulators."""
 from __future__ import annotations
 
-import abc
 import inspect
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Generic, Mapping, Protocol, TypeVar
 
 from ..clock import Clock, RealClock
 from ..errors import ConfigError
@@ -75,32 +74,59 @@ class SimModel:
         return {}
 
 
-class Simulator(abc.ABC):
+class Endpoint(Protocol):
+    """What a simulator serves on: ``start()`` binds and returns the
+    driver-facing URL, ``stop()`` releases it (idempotent)."""
+
+    async def start(self) -> str: ...
+
+    async def stop(self) -> None: ...
+
+
+M = TypeVar("M", bound=SimModel)
+
+
+class Simulator(Generic[M]):
     """A running simulator: owns a model and an endpoint.
 
-    :meth:`start` binds the endpoint (loopback only, never fixed ports) and
-    returns the live URL the driver must use; :meth:`stop` releases it.
+    The common case needs only ``__init__``: set ``self._model`` and
+    ``self.endpoint``; :meth:`start` binds the endpoint (loopback only, never
+    fixed ports) and returns the live URL the driver must use, :meth:`stop`
+    releases it. Override :meth:`start` when the URL differs from the
+    endpoint's (e.g. ONVIF's ``onvif://user@host:port``).
     """
 
     kind: DeviceKind
+    _model: M
+    endpoint: Endpoint
 
     def __init__(self, ctx: SimContext) -> None:
         self.ctx = ctx
         self.url: str = ""
 
     @property
-    @abc.abstractmethod
-    def model(self) -> SimModel: ...
+    def model(self) -> M:
+        return self._model
 
-    @abc.abstractmethod
     async def start(self) -> str:
         """Bind the endpoint and return the driver-facing URL."""
+        self.url = await self.endpoint.start()
+        return self.url
 
-    @abc.abstractmethod
     async def stop(self) -> None:
         """Stop serving; idempotent."""
+        await self.endpoint.stop()
 
-    async def __aenter__(self) -> "Simulator":
+    async def unplug(self) -> None:
+        """The device vanishes (pty closed, USB adapter pulled), where the endpoint can do it."""
+        await self.endpoint.unplug()  # type: ignore[attr-defined]
+
+    async def replug(self) -> str:
+        """The device comes back behind the same path."""
+        self.url = await self.endpoint.replug()  # type: ignore[attr-defined]
+        return self.url
+
+    async def __aenter__(self) -> "Simulator[M]":
         self.url = await self.start()
         return self
 

@@ -49,20 +49,10 @@ class _Session:
         pass
 
 
-class Ax1Simulator(Simulator):
+class Ax1Simulator(Simulator[Ax1Model]):
     kind = DeviceKind.UPS
 
     def __init__(self, ctx: SimContext) -> None:
         super().__init__(ctx)
         self._model = Ax1Model()
-        self._endpoint = TcpEndpoint(lambda link: _Session(self._model, link), faults=ctx.faults)
-
-    @property
-    def model(self) -> Ax1Model:
-        return self._model
-
-    async def start(self) -> str:
-        return await self._endpoint.start()
-
-    async def stop(self) -> None:
-        await self._endpoint.stop()
+        self.endpoint = TcpEndpoint(lambda link: _Session(self._model, link), faults=ctx.faults)

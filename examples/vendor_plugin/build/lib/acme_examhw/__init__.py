@@ -1,1 +1,0 @@
-"""ACME's examhw plugin: AX-1 UPS driver and simulator."""
