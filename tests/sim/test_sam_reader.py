@@ -173,6 +173,7 @@ async def test_j_i_y_cards(rig, fields, kind):
     assert card.name == fields["name"] and card.birth_date == date(1990, 1, 1)
     if kind == CardType.HMT_PERMIT:
         assert card.nation == "" and card.address == "北京市朝阳区示例路3号" and card.id_number_valid
+        assert card.extras["pass_number"] == "H12345678" and card.extras["issue_count"] == "01"
     else:
         assert card.english_name == "SAMPLE TESTER JOHN" and card.nationality == "USA"
     if kind == CardType.FOREIGNER_2023:

@@ -224,7 +224,8 @@ class SamSerialReader(IdCardReader):
             address=fields.address, id_number=fields.id_number, authority=fields.authority,
             valid_from=fields.valid_from, valid_to=fields.valid_to, card_type=CardType(fields.card_type),
             photo=blocks.photo, id_number_valid=fields.id_number_valid, fingerprint=blocks.fingerprint,
-            english_name=fields.english_name, nationality=fields.nationality)
+            english_name=fields.english_name, nationality=fields.nationality,
+            extras=dict(fields.extra), warnings=tuple(fields.warnings))
 
     async def _read_new_address(self) -> str | None:
         frame = await self._exchange(READ_NEW_ADDRESS, timeout=self._read_timeout())

@@ -3,8 +3,9 @@ from __future__ import annotations
 
 import abc
 import enum
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
+from typing import Mapping
 
 from ._base import DeviceBase, DeviceKind
 
@@ -24,7 +25,9 @@ class IdentityCard:
     1024-byte photo block exactly as read (vendor WLT format on real cards);
     use ``examhw.face.idphoto.decode_id_photo(card.photo, registry.photo_decoders.values())``
     to turn it into an image.
-    ``id_number_valid`` tells whether the GB 11643 check digit verified.
+    ``id_number_valid`` tells whether the GB 11643 check digit verified
+    (always ``False`` for 2017 foreigner cards "I", whose 15-character number
+    has another rule).
     """
 
     name: str
@@ -42,6 +45,12 @@ class IdentityCard:
     fingerprint: bytes = b""
     english_name: str = ""
     nationality: str = ""
+    #: type-specific items with no uniform field (J: pass_number, issue_count;
+    #: I: card_version; Y: renewal_count, previous_number)
+    extras: Mapping[str, str] = field(default_factory=dict)
+    #: names of fields that disagree with each other (e.g. ``birth_date`` vs the
+    #: ID number); never the values
+    warnings: tuple[str, ...] = ()
 
     @property
     def sex_name(self) -> str:
