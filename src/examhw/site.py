@@ -36,9 +36,12 @@ class Site:
         self.devices: dict[str, DeviceBase] = {}
         self.services = services or {}
         self.resolved: SiteConfig | None = None
+        #: devices opened at once (a 100-camera site would otherwise burst the CPU)
+        self.open_concurrency = 16
 
     async def open(self) -> None:
-        """Validate, start simulators, build and open every device (concurrently).
+        """Validate, start simulators, build and open every device (up to
+        ``open_concurrency`` at once).
         Raises :class:`ConfigError` listing every problem, or the first
         device error (after closing what was opened)."""
         problems = validate_site(self.config, self.plugins.registry)
@@ -56,7 +59,13 @@ class Site:
                     raise ExamHwError(f"driver {spec.name!r} built {type(device).__name__}, "
                                       f"which is not a {iface.__name__}")
                 self.devices[role] = device
-            results = await asyncio.gather(*(d.open() for d in self.devices.values()), return_exceptions=True)
+            gate = asyncio.Semaphore(self.open_concurrency)
+
+            async def open_one(dev: DeviceBase) -> None:
+                async with gate:
+                    await dev.open()
+
+            results = await asyncio.gather(*(open_one(d) for d in self.devices.values()), return_exceptions=True)
             errors = [r for r in results if isinstance(r, BaseException)]
             if errors:
                 raise errors[0]

@@ -21,7 +21,7 @@ import pytest
 from aiohttp import web
 
 import examhw
-from examhw.errors import DeviceFault, DeviceUnavailable, ProtocolError
+from examhw.errors import DeviceFault, DeviceTimeout, DeviceUnavailable, ProtocolError
 from examhw.kinds import Camera, ConnState, DriverContext
 from examhw.sim import SimContext
 from examhw.sim.endpoints.http import HttpEndpoint
@@ -347,3 +347,16 @@ async def test_opening_twenty_cameras_concurrently_is_cheap(make_sim, make_cam, 
     print(f"\nopen: {per_cam_ms:.1f} ms per camera (20 concurrent); snapshot round of 20: {round_ms:.0f} ms")
     assert all(s.width == 640 for s in shots)
     assert per_cam_ms < 250
+
+
+async def test_silent_and_slow_camera(make_sim, make_cam):
+    """A camera that stops answering gives DeviceTimeout within the call's timeout; a slow one
+    still answers; the next call after the silence works again."""
+    sim = await make_sim()
+    cam = await make_cam(sim.url, options={"timeout_s": 1.0})
+    sim.ctx.faults.drop = 1
+    with pytest.raises(DeviceTimeout):
+        await cam.snapshot()
+    sim.ctx.faults.delay_s = 0.2
+    snap = await cam.snapshot()
+    assert snap.data[:3] == b"\xff\xd8\xff"

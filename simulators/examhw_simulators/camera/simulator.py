@@ -45,7 +45,7 @@ class OnvifCameraSimulator(Simulator[CameraModel]):
         app = web.Application()
         app.router.add_route("POST", "/{tail:.*}", self._soap)
         app.router.add_route("GET", self.services.snapshot_path(), self._snapshot)
-        self._endpoint = HttpEndpoint(app)
+        self._endpoint = HttpEndpoint(app, ctx.faults)
         self.base_url = ""
 
     async def start(self) -> str:

@@ -40,7 +40,7 @@ class IppPrinterSimulator(Simulator[DocPrinterModel]):
         app = web.Application(client_max_size=64 * 1024 * 1024)
         app.router.add_post(PATH, self._handle)
         app.router.add_post(PATH + "/{job}", self._handle)
-        self.endpoint = HttpEndpoint(app)
+        self.endpoint = HttpEndpoint(app, ctx.faults)
         self.printer_uri = ""
 
     async def start(self) -> str:

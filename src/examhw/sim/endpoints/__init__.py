@@ -1,6 +1,7 @@
 """Endpoints: how a simulator is reached (pty, loopback TCP, HTTP, Modbus)."""
+from .http import HttpEndpoint
 from .link import ByteLink, StreamSession
 from .pty import PtyEndpoint
 from .tcp import TcpEndpoint
 
-__all__ = ["ByteLink", "PtyEndpoint", "StreamSession", "TcpEndpoint"]
+__all__ = ["ByteLink", "HttpEndpoint", "PtyEndpoint", "StreamSession", "TcpEndpoint"]
