@@ -30,7 +30,8 @@ class Snapshot:
 
 
 class Camera(DeviceBase, abc.ABC):
-    """Uniform camera. Events: ``snapshot_failed``, ``stream_lost``."""
+    """Uniform camera. Events: ``snapshot_failed``, ``clock_skewed`` (camera clock
+    more than 5 s off; its signatures and timestamps are corrected), ``stream_lost``."""
 
     kind = DeviceKind.CAMERA
 

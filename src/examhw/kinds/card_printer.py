@@ -44,8 +44,8 @@ class PrinterStatus:
 
 
 class CardPrinter(DeviceBase, abc.ABC):
-    """Uniform card printer. Events: ``job_done``, ``job_failed``, ``ribbon_low``,
-    ``feeder_empty``."""
+    """Uniform card printer. Events: ``job_started``, ``job_done``, ``job_failed``,
+    ``job_unknown`` (link lost mid-job), ``ribbon_low``, ``feeder_empty``."""
 
     kind = DeviceKind.CARD_PRINTER
 
