@@ -20,17 +20,24 @@ T = TypeVar("T")
 
 
 class _BlockingProxy:
+    """Calls the target's methods on the site's loop thread and waits for the
+    result, so nothing the loop owns is touched from another thread."""
+
     def __init__(self, owner: "BlockingSite", target: Any) -> None:
         self._owner = owner
         self._target = target
 
     def __getattr__(self, name: str) -> Any:
         attr = getattr(self._target, name)
-        if inspect.iscoroutinefunction(attr):
-            def call(*args: Any, **kwargs: Any) -> Any:
-                return self._owner.run(attr(*args, **kwargs))
-            return call
-        return attr
+        if not callable(attr):
+            return attr
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            async def on_loop() -> Any:
+                result = attr(*args, **kwargs)
+                return await result if inspect.isawaitable(result) else result
+            return self._owner.run(on_loop())
+        return call
 
 
 class BlockingSite:
