@@ -329,8 +329,6 @@ async def _busy_once(rig: Rig, code: int):
     return sim, det, state
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: Modbus 06 SERVER_DEVICE_BUSY is not retried: one busy reply "
-                                       "fails the call (BR-04 wants bounded retry for 05/06)")
 async def test_br04_busy_reply_is_retried_not_a_failure(rig):
     """BR-04 / R-OPS-SCREEN: the DI module answers one request with exception 06
     (server busy). That is transient: the driver retries (bounded, with back-off)
@@ -359,8 +357,6 @@ async def test_br04_illegal_address_is_not_retried(rig):
 # ================================================================================================
 # BR-24: thresholds and image quality
 # ================================================================================================
-@pytest.mark.xfail(strict=True, reason="BUG: no live-image quality gate: a badly blurred frame of the right "
-                                       "person is reported as no_match (BR-24 wants POOR_QUALITY/inconclusive)")
 def test_br24_blurred_live_frame_of_same_person_is_not_no_match():
     """BR-24 / R-DEV-GATE: the candidate's live frame is badly out of focus (the
     detector still finds a face). The outcome must not be ``no_match`` (which
@@ -399,8 +395,6 @@ def _sam_status_reply(data: bytes) -> bool:
     return len(data) == 11 and data[9] == 0x90                 # AA AA AA 96 69 00 04 00 00 90 94
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: SAM driver takes a late reply (to a timed-out request) as the "
-                                       "answer to the next request")
 async def test_late_sam_reply_is_not_taken_for_the_next_request(rig):
     """BR-01 variant / BR-10 / R-DEV-DESK: the SAM status reply arrives 0.3 s
     after the driver gave up on it, while the next request (SAM number) is
@@ -421,8 +415,6 @@ def _rco_reply(data: bytes) -> bool:
     return data.endswith(b"\r") and data[:-1].isdigit()
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: Evolis driver takes a late reply (to a timed-out request) as the "
-                                       "answer to the next request")
 async def test_late_evolis_reply_is_not_taken_for_the_next_request(rig):
     """BR-01 variant / R-DEV-DESK: the card counter reply (``Rco;c``) arrives
     after its timeout; the next status() must not read that number as the
@@ -554,8 +546,6 @@ async def test_concurrent_sam_calls_do_not_interleave(rig):
         [expected if i % 2 else 0x90 for i in range(10)]
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: SAM read_card holds the device lock for its whole card wait, so "
-                                       "health()/sam_status() during it time out (reader reported dead)")
 async def test_health_while_reader_waits_for_a_card(rig):
     """R-OPS-SELFCHECK / R-DEV-GATE: the gate reader is waiting for a card (read_card
     polling, no card yet) when the site's health check runs. The reader answers
@@ -773,8 +763,6 @@ async def _pending_read_is_woken_by_close(stream: Any) -> None:
     assert elapsed < 0.3
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: ByteStream.close() does not wake a pending read_some: it waits "
-                                       "its full timeout and raises DeviceTimeout")
 async def test_close_wakes_pending_serial_read(rig):
     """A reader blocked on a serial stream is released by close() with
     DeviceUnavailable at once (not after its timeout, not as a timeout)."""
@@ -783,8 +771,6 @@ async def test_close_wakes_pending_serial_read(rig):
     await _pending_read_is_woken_by_close(stream)
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: ByteStream.close() does not wake a pending read_some: it waits "
-                                       "its full timeout and raises DeviceTimeout")
 async def test_close_wakes_pending_tcp_read(rig):
     """The same on a TCP stream (NUT, Evolis): close() releases a blocked reader at once."""
     sim, url = await rig.sim(NUT_SIM, "closer")
@@ -937,8 +923,6 @@ def _ipp_request(op: int, rid: int, *attrs: tuple[str, int, bytes]) -> bytes:
     return bytes(out + b"\x03")
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: IPP simulator answers HTTP 500 (ValueError in _target_job) for a "
-                                       "job-uri ending in a non-ASCII digit such as '²'")
 async def test_ipp_sim_job_uri_with_unicode_digit_is_an_ipp_error(rig):
     """A Get-Job-Attributes whose job-uri ends in '²' (str.isdigit() is true,
     int() fails) must get an IPP not-found/bad-request, not an HTTP 500."""
@@ -950,8 +934,6 @@ async def test_ipp_sim_job_uri_with_unicode_digit_is_an_ipp_error(rig):
     assert ippc.decode(payload).code in (0x0400, 0x0406)
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: IPP simulator answers HTTP 500 (OverflowError in ResponseWriter) "
-                                       "when an echoed value makes status-message longer than 65535 bytes")
 async def test_ipp_sim_long_document_format_is_an_ipp_error(rig):
     """A Print-Job with a 65535-byte document-format (one legal value) must get
     client-error-document-format-not-supported, not an HTTP 500."""
@@ -993,8 +975,6 @@ def _soap_with_created(created: str) -> bytes:
             f'<GetDeviceInformation xmlns="http://www.onvif.org/ver10/device/wsdl"/></e:Body></e:Envelope>').encode()
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: camera simulator's verify_token lets OverflowError out of "
-                                       "parse_created: an out-of-range Created gives a 500 internal-error fault")
 async def test_camera_sim_out_of_range_created_is_not_authorized(rig):
     """BR-15: a token whose Created is 9999-12-31T23:59:59-23:59 (beyond year 9999
     in UTC) is refused like any bad timestamp: 400 ter:NotAuthorized, counted as
@@ -1006,8 +986,6 @@ async def test_camera_sim_out_of_range_created_is_not_authorized(rig):
     assert sim.model.auth_failures.get("bad_created") == 1
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: camera simulator's Digest check raises TypeError "
-                                       "(hmac.compare_digest on non-ASCII str): HTTP 500 instead of 401")
 async def test_camera_sim_non_ascii_digest_response_is_401(rig):
     """BR-17: a Digest answer whose response field holds non-ASCII bytes is
     refused with 401 (and a fresh challenge), not an HTTP 500."""
@@ -1046,8 +1024,6 @@ async def test_http_sims_survive_non_http_bytes(rig):
 # ================================================================================================
 # Forged card data through the real reader
 # ================================================================================================
-@pytest.mark.xfail(strict=True, reason="BUG: sam_serial text.py _common_warnings does int(number[16]) on a "
-                                       "non-ASCII digit ('²'): read_card raises an untyped ValueError")
 async def test_forged_card_with_unicode_digit_in_id_number_is_typed(rig):
     """R-OPS-CHECKIN / R-SEC-TAMPER: a forged or damaged card whose ID number holds
     '²' (a character Python calls a digit) must be read with a warning and an
@@ -1065,8 +1041,6 @@ async def test_forged_card_with_unicode_digit_in_id_number_is_typed(rig):
 # ================================================================================================
 # BR-15: a camera reporting an absurd clock
 # ================================================================================================
-@pytest.mark.xfail(strict=True, reason="BUG: onvif transport camera_time_from lets OverflowError out (year "
-                                       "99999999999999999999): clock_offset() and even health() raise untyped")
 async def test_br15_camera_reporting_absurd_year_is_a_typed_error(rig):
     """BR-15 / R-DEV-SEAT: after a power cut a camera's RTC reports garbage (a
     20-digit year). clock_offset() must raise a typed ProtocolError, and

@@ -21,8 +21,9 @@ import pytest
 
 from examhw.face import FaceResult, FaceVerifier
 from examhw.face.crop import ID_PHOTO_SIZE, id_style_crop
-from examhw.face.verifier import (ABOVE_THRESHOLD, BELOW_THRESHOLD, LIVE_UNREADABLE, MATCH, NO_FACE,
-                                  NO_LIVE_FACE, NO_MATCH, REFERENCE_UNUSABLE)
+from examhw.face.verifier import (ABOVE_THRESHOLD, BELOW_THRESHOLD, INCONCLUSIVE, LIVE_UNREADABLE, MATCH,
+                                  NO_FACE, NO_LIVE_FACE, NO_MATCH, POOR_QUALITY, REFERENCE_UNUSABLE,
+                                  laplacian_sharpness)
 
 FACES = Path(__file__).parent.parent / "data" / "faces"
 PORTRAITS = ["obama_1.jpg", "obama_3.jpg", "biden_1.jpg", "biden_2.jpg", "collins_1.jpg", "cameraman_1.png"]
@@ -249,6 +250,105 @@ def test_wrong_array_types_raise(verifier):
         verifier.detect("obama_1.jpg")  # type: ignore[arg-type]
 
 
+# -- live quality gate and inconclusive band (BR-24) ------------------------------
+
+def blurred(photo: bytes, sigma: float) -> np.ndarray:
+    return cv2.GaussianBlur(cv2.imdecode(np.frombuffer(photo, np.uint8), cv2.IMREAD_COLOR), (0, 0), sigma)
+
+
+def small_face_frame(photo: bytes, face_px: float, verifier: FaceVerifier) -> np.ndarray:
+    """``photo`` shrunk so its face is about ``face_px`` high, on a 640×480 grey frame."""
+    bgr = cv2.imdecode(np.frombuffer(photo, np.uint8), cv2.IMREAD_COLOR)
+    scale = face_px / verifier.detect(bgr)[0].h
+    small = cv2.resize(bgr, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+    frame = np.full((480, 640, 3), 200, np.uint8)
+    frame[:small.shape[0], :small.shape[1]] = small
+    return frame
+
+
+@pytest.mark.parametrize(("live", "ref"), SAME + [(b, a) for a, b in SAME])
+def test_blurred_live_frame_of_same_person_is_poor_quality_br24(verifier, photos, id_photos, live, ref):
+    """BR-24 / R-DEV-GATE: a badly out-of-focus live frame (Gaussian σ=8) of
+    the right person still has a detected face, but it is reported as
+    no_face / poor_quality (retake), never no_match ('someone else')."""
+    r = verifier.verify(blurred(photos[live], 8), id_photos[ref])
+    assert (r.decision, r.reason) == (NO_FACE, POOR_QUALITY), r
+    assert r.live_faces == 1 and r.score is None
+
+
+def test_blurred_frame_fails_only_the_sharpness_gate(photos, id_photos):
+    """The σ=8 frame is rejected for sharpness, not size or confidence: with
+    the sharpness gate off it is compared (and scores as 'someone else')."""
+    with FaceVerifier(live_min_sharpness=0.0) as v:
+        r = v.verify(blurred(photos["obama_1.jpg"], 8), id_photos["obama_3.jpg"])
+    assert r.decision == NO_MATCH and r.score is not None
+
+
+def test_small_live_face_is_poor_quality_br24(verifier, photos, id_photos):
+    """BR-24: a sharp live face lower than live_min_face_px → poor_quality;
+    the same frame with the face above the minimum is compared and matches."""
+    tiny = small_face_frame(photos["obama_1.jpg"], 25, verifier)
+    r = verifier.verify(tiny, id_photos["obama_3.jpg"])
+    assert (r.decision, r.reason) == (NO_FACE, POOR_QUALITY), r
+    assert r.live_faces == 1 and r.score is None
+    ok = verifier.verify(small_face_frame(photos["obama_1.jpg"], 64, verifier), id_photos["obama_3.jpg"])
+    assert ok.decision == MATCH, ok
+
+
+def test_live_gate_limits_are_configurable(photos, id_photos):
+    """R-DEV-GATE: each gate limit comes from configuration."""
+    live, ref = photos["obama_1.jpg"], id_photos["obama_3.jpg"]
+    with FaceVerifier(live_min_face_px=1000) as big, FaceVerifier(live_min_detector_score=0.999) as sure, \
+            FaceVerifier(live_min_sharpness=1e6) as sharp:
+        for v in (big, sure, sharp):
+            assert v.verify(live, ref).reason == POOR_QUALITY
+    with FaceVerifier(live_min_face_px=0, live_min_detector_score=0.0, live_min_sharpness=0.0) as off:
+        assert off.verify(small_face_frame(live, 25, off), ref).score is not None
+
+
+@pytest.mark.parametrize("name", PORTRAITS)
+def test_sharp_photos_pass_the_gate_with_margin(verifier, photos, name):
+    """Every sharp test portrait clears the sharpness limit at least 10×
+    (measured 215–865 on the aligned crop; limit 15)."""
+    bgr = cv2.imdecode(np.frombuffer(photos[name], np.uint8), cv2.IMREAD_COLOR)
+    face = verifier.detect(bgr)[0]
+    crop = verifier._recognizer.alignCrop(bgr, face.as_row())
+    assert laplacian_sharpness(crop) > 10 * verifier.live_min_sharpness, name
+    assert face.h >= verifier.live_min_face_px and face.score >= verifier.live_min_detector_score
+
+
+def test_laplacian_sharpness_orders_blur():
+    rng = np.random.default_rng(0)
+    img = rng.integers(0, 256, (112, 112), dtype=np.uint8)
+    values = [laplacian_sharpness(cv2.GaussianBlur(img, (0, 0), s)) for s in (0.5, 1, 2, 4)]
+    assert values == sorted(values, reverse=True)
+    assert laplacian_sharpness(np.full((112, 112, 3), 128, np.uint8)) == 0.0
+
+
+def test_inconclusive_band_br24(photos, id_photos):
+    """BR-24: with threshold_low set, a score between threshold_low and
+    threshold gives no_face / inconclusive (score kept); above threshold is
+    still a match and below threshold_low still no_match."""
+    live, ref = photos["obama_1.jpg"], id_photos["obama_3.jpg"]
+    with FaceVerifier() as plain:
+        score = plain.verify(live, ref).score
+    assert score is not None
+    with FaceVerifier(threshold=score + 0.05, threshold_low=score - 0.05) as band:
+        r = band.verify(live, ref)
+        assert (r.decision, r.reason) == (NO_FACE, INCONCLUSIVE) and r.score == pytest.approx(score, abs=1e-4)
+        other = band.verify(photos["collins_1.jpg"], ref)
+        assert (other.decision, other.reason) == (NO_MATCH, BELOW_THRESHOLD)
+    with FaceVerifier(threshold_low=0.2) as default_threshold:
+        assert default_threshold.verify(live, ref).decision == MATCH
+        assert default_threshold.threshold_low == 0.2
+
+
+def test_no_inconclusive_band_by_default(verifier, photos, id_photos):
+    assert verifier.threshold_low is None
+    r = verifier.verify(photos["biden_2.jpg"], id_photos["obama_3.jpg"])
+    assert (r.decision, r.reason) == (NO_MATCH, BELOW_THRESHOLD)
+
+
 # -- configuration --------------------------------------------------------------
 
 def test_threshold_is_configurable(photos):
@@ -259,7 +359,10 @@ def test_threshold_is_configurable(photos):
         assert r.decision == MATCH and r.threshold == -0.99
 
 
-@pytest.mark.parametrize("kwargs", [{"threshold": 1.5}, {"ref_min_face_px": -1}, {"detector_score": 0.0}])
+@pytest.mark.parametrize("kwargs", [{"threshold": 1.5}, {"ref_min_face_px": -1}, {"detector_score": 0.0},
+                                    {"live_min_face_px": -1}, {"live_min_detector_score": 1.5},
+                                    {"live_min_sharpness": -1.0}, {"threshold_low": 0.5},
+                                    {"threshold_low": -1.5}])
 def test_invalid_settings_rejected(kwargs):
     with pytest.raises(ValueError):
         FaceVerifier(**kwargs)

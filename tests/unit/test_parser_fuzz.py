@@ -352,8 +352,6 @@ def test_endless_garbage_keeps_memory_bounded(name):
     assert _retained_after(make, chunks * 2) < 80_000
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: NUT ReplyDecoder keeps every item of an unterminated BEGIN LIST: "
-                                       "memory grows without bound (no cap on items/bytes)")
 def test_nut_list_without_end_is_bounded():
     """R-DEV-POWER: a broken or hostile upsd sends ``BEGIN LIST VAR`` and then
     items forever. The decoder must give up with a FrameError after a bounded
@@ -403,8 +401,6 @@ def test_nut_reply_decoder_on_keyword_salad(words, quote):
         _swallow(dec.feed, data)
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: nut_ups codec parse_line: NUMLOGINS count checked with "
-                                       "str.isdigit() then int(): '²' raises ValueError (untyped)")
 @pytest.mark.parametrize("count", ["²", "①"])
 def test_nut_numlogins_with_unicode_digit_is_typed(count):
     """'²'.isdigit() is True but int('²') fails: a typed FrameError is due."""
@@ -424,8 +420,6 @@ def test_devdump_parse_never_raises_on_plain_lines(text):
     devdump.parse_dump(text)
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: ups devdump _meta: '#RW:var:STRING:²' passes str.isdigit() and "
-                                       "int() raises ValueError (parse_dump is documented never to raise)")
 def test_devdump_rw_maxlen_with_unicode_digit():
     """R-DEV-POWER: a dump whose #RW maxlen is '²' is read (maxlen unknown), not a crash."""
     dump = devdump.parse_dump("#RW:ups.id:STRING:²\nups.id: x\n")
@@ -616,8 +610,6 @@ def test_sam_text_block_with_random_characters(data):
         pass
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: sam_serial text.py _common_warnings: int(number[16]) on '²' "
-                                       "(str.isdigit() is true) raises ValueError out of parse_text")
 @pytest.mark.parametrize("digit", ["²", "①"])
 def test_sam_text_id_number_with_unicode_digit(digit):
     """R-OPS-CHECKIN / R-SEC-TAMPER: a forged card whose ID number has a
@@ -648,8 +640,6 @@ def test_camera_sim_parse_created_any_text_is_value_error(text):
         pass
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: camera sim soap.parse_created raises OverflowError (documented: "
-                                       "ValueError) for timestamps that leave the datetime range in UTC")
 @pytest.mark.parametrize("created", ["9999-12-31T23:59:59-23:59", "0001-01-01T00:00:00+23:59"])
 def test_camera_sim_parse_created_out_of_range(created):
     """BR-15: a Created beyond the datetime range in UTC is a ValueError like any bad timestamp."""
@@ -668,8 +658,6 @@ def test_camera_sim_digest_check_any_header(header):
     assert auth.check("GET", "/onvif/snapshot", "Digest " + header) in ("missing", "stale", "bad")
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: camera sim DigestAuthority.check: hmac.compare_digest on a "
-                                       "non-ASCII str raises TypeError instead of answering 'bad'")
 def test_camera_sim_digest_check_non_ascii_response():
     """BR-17: a Digest response field with non-ASCII characters is 'bad', not a TypeError."""
     from examhw_simulators.camera.http_digest import DigestAuthority
@@ -705,8 +693,6 @@ def test_driver_camera_time_any_small_fields(year, month, day, hour):
         pass
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: onvif transport camera_time_from: a year like 10**20 raises "
-                                       "OverflowError (only AttributeError/TypeError/ValueError are caught)")
 def test_driver_camera_time_huge_year_is_protocol_error():
     """BR-15 / R-DEV-SEAT: a camera reporting a 20-digit year gives ProtocolError, not OverflowError."""
     from examhw.transports.onvif import camera_time_from

@@ -13,6 +13,7 @@ Pure functions and one incremental reply decoder: no I/O here.
 from __future__ import annotations
 
 import enum
+import re
 from dataclasses import dataclass
 
 from examhw.errors import FrameError
@@ -105,6 +106,9 @@ def classify(text: str) -> Reply:
     return Reply(ReplyKind.DATA, text)
 
 
+_NON_PRINTABLE = re.compile(rb"[^\x20-\x7e]")
+
+
 class ReplyDecoder:
     """Incremental decoder of CR-terminated replies.
 
@@ -124,37 +128,39 @@ class ReplyDecoder:
         self._discarding = False
 
     def feed(self, data: bytes) -> list[Reply]:
+        """Decode every complete reply in the buffer. Linear in the input: the
+        buffer is scanned with a moving index and trimmed once at the end."""
         out: list[Reply] = []
-        self._buf += data
+        buf = self._buf
+        buf += data
+        pos, end = 0, len(buf)
         while True:
             if self._discarding:
-                i = self._buf.find(CR)
+                i = buf.find(CR, pos)
                 if i < 0:
-                    self._buf.clear()
-                    return out
-                del self._buf[:i + 1]
+                    pos = end
+                    break
+                pos = i + 1
                 self._discarding = False
-            # skip padding before a reply
-            j = 0
-            while j < len(self._buf) and self._buf[j] in (0x00, 0x0A):
-                j += 1
-            if j:
-                del self._buf[:j]
-            i = self._buf.find(CR)
+            while pos < end and buf[pos] in (0x00, 0x0A):     # padding before a reply
+                pos += 1
+            i = buf.find(CR, pos)
             if i < 0:
-                if len(self._buf) > MAX_REPLY:
+                if end - pos > MAX_REPLY:
                     out.append(self._invalid(f"reply longer than {MAX_REPLY} bytes without CR"))
-                    self._buf.clear()
+                    pos = end
                     self._discarding = True
-                return out
-            line = bytes(self._buf[:i])
-            del self._buf[:i + 1]
+                break
+            line = bytes(buf[pos:i])
+            pos = i + 1
             if len(line) > MAX_REPLY:
                 out.append(self._invalid(f"reply longer than {MAX_REPLY} bytes"))
-            elif any(b < 0x20 or b > 0x7E for b in line):
+            elif _NON_PRINTABLE.search(line):
                 out.append(self._invalid(f"non-printable byte in reply {line[:32]!r}"))
             else:
                 out.append(classify(line.decode("ascii")))
+        del buf[:pos]
+        return out
 
     def _invalid(self, why: str) -> Reply:
         self.invalid += 1

@@ -49,11 +49,14 @@ class EvolisCardPrinter(CardPrinter):
         self._io = asyncio.Lock()          # one command/reply exchange at a time
         self._job = asyncio.Lock()         # one card job at a time (sequences must not interleave)
         self._seen: frozenset[str] = frozenset()
+        self._dropped = False              # connection dropped after a timeout: reconnect on next use
+        self._closing: set[asyncio.Task[None]] = set()
         #: raw status words of the last ``Rst`` (for reports)
         self.last_status: StatusWords | None = None
 
     # -- lifecycle ---------------------------------------------------------
     async def _open(self) -> None:
+        self._dropped = False
         self._stream = await open_tcp(self.url, default_port=DEFAULT_PORT, timeout=self.timeout_s)
         self._decoder.reset()
         reply = await self._exchange(encode_command("Pem", "1" if self.ack_nack else "0"))
@@ -66,8 +69,21 @@ class EvolisCardPrinter(CardPrinter):
 
     async def _close(self) -> None:
         stream, self._stream = self._stream, None
+        self._dropped = False
         if stream is not None:
             await stream.close()
+
+    def _drop_stream(self) -> None:
+        """Drop the connection after a timed-out exchange, so a late reply can never
+        be taken for the next request's; the next exchange reconnects (the ACK/NACK
+        mode set by ``Pem`` is kept by the printer)."""
+        stream, self._stream = self._stream, None
+        self._decoder.reset()
+        self._dropped = True
+        if stream is not None:
+            task = asyncio.get_running_loop().create_task(stream.close())
+            self._closing.add(task)
+            task.add_done_callback(self._closing.discard)
 
     async def _probe(self) -> str:
         words = await self._status_words()
@@ -76,12 +92,23 @@ class EvolisCardPrinter(CardPrinter):
     # -- wire helpers ------------------------------------------------------
     async def _exchange(self, payload: bytes, timeout: float | None = None) -> Reply:
         """Send one command and return its reply. Raises DeviceTimeout,
-        DeviceUnavailable, or FrameError for a malformed reply."""
-        if self._stream is None:
-            raise DeviceUnavailable("not connected", role=self.role)
+        DeviceUnavailable, or FrameError for a malformed reply. After a timeout
+        (or a cancelled exchange) the connection is dropped and the next call
+        reconnects first."""
         async with self._io:
-            reply = await request(self._stream, self._decoder, payload,
-                                  timeout=self.timeout_s if timeout is None else timeout)
+            if self._stream is None and self._dropped:
+                log.info("%s: reconnecting after a timed-out exchange", self.role)
+                self._stream = await open_tcp(self.url, default_port=DEFAULT_PORT, timeout=self.timeout_s)
+                self._decoder.reset()
+                self._dropped = False
+            if self._stream is None:
+                raise DeviceUnavailable("not connected", role=self.role)
+            try:
+                reply = await request(self._stream, self._decoder, payload,
+                                      timeout=self.timeout_s if timeout is None else timeout)
+            except (DeviceTimeout, asyncio.CancelledError):
+                self._drop_stream()
+                raise
         if reply.kind is ReplyKind.INVALID:
             assert reply.error is not None
             raise FrameError(str(reply.error), role=self.role)
@@ -106,7 +133,7 @@ class EvolisCardPrinter(CardPrinter):
 
     async def _counter(self) -> int:
         text = await self._read("Rco", "c")
-        if not text.isdigit():
+        if not (text.isascii() and text.isdigit()):
             raise FrameError(f"card counter {text!r} is not a number", role=self.role)
         return int(text)
 

@@ -13,6 +13,9 @@ from examhw.errors import FrameError
 
 #: longest reply line accepted without an LF (bytes); longer → FrameError + resync.
 MAX_LINE = 64 * 1024
+#: most items one LIST may hold (real lists hold a few hundred) and most bytes of its lines
+MAX_LIST_ITEMS = 20_000
+MAX_LIST_BYTES = 1 << 20
 
 
 # ---------------------------------------------------------------------------
@@ -203,7 +206,7 @@ def parse_line(line: str) -> Reply:
         return DescReply(head, tuple(w[1:-1]), w[-1])
     if head == "NUMLOGINS":
         w = split_words(line)
-        if len(w) != 3 or not w[2].isdigit():
+        if len(w) != 3 or not (w[2].isascii() and w[2].isdigit()):
             raise FrameError(f"bad NUT NUMLOGINS reply: {line[:80]!r}")
         return NumLoginsReply(w[1], int(w[2]))
     if head in ("BEGIN", "END"):
@@ -225,11 +228,16 @@ class ReplyDecoder:
     :class:`FrameError` (a :class:`~examhw.errors.ProtocolError`); the bad
     line and any list open at that moment are dropped, replies decoded
     before it in the same chunk are returned by the next :meth:`feed` call,
-    and decoding resumes at the next line (resync).
+    and decoding resumes at the next line (resync). A list longer than
+    ``max_items`` items or ``max_list_bytes`` bytes of lines raises
+    :class:`FrameError`; its remaining lines are skipped up to its ``END LIST``.
     """
 
-    def __init__(self, max_line: int = MAX_LINE) -> None:
+    def __init__(self, max_line: int = MAX_LINE, max_items: int = MAX_LIST_ITEMS,
+                 max_list_bytes: int = MAX_LIST_BYTES) -> None:
         self.max_line = max_line
+        self.max_items = max_items
+        self.max_list_bytes = max_list_bytes
         self.reset()
 
     def reset(self) -> None:
@@ -238,6 +246,8 @@ class ReplyDecoder:
         self._skip_to_lf = False
         self._open: tuple[str, ...] | None = None
         self._items: list[tuple[str, ...]] = []
+        self._list_bytes = 0
+        self._skip_list = False       # an over-long list was dropped: skip to its END LIST
         self._ready: list[Reply] = []
 
     @property
@@ -274,8 +284,13 @@ class ReplyDecoder:
     def _abort_list(self) -> None:
         self._open = None
         self._items = []
+        self._list_bytes = 0
 
     def _line(self, line: str) -> None:
+        if self._skip_list:
+            if line.startswith("END LIST"):
+                self._skip_list = False
+            return
         if self._open is not None:
             self._list_line(line)
             return
@@ -286,6 +301,7 @@ class ReplyDecoder:
                 raise FrameError(f"bad NUT BEGIN line: {line[:80]!r}")
             self._open = tuple(w[2:])
             self._items = []
+            self._list_bytes = 0
             return
         self._ready.append(parse_line(line))
 
@@ -306,4 +322,9 @@ class ReplyDecoder:
         lo, hi = _ITEM_SHAPE.get(kind, (2, 64))
         if not lo <= len(w) <= hi:
             raise FrameError(f"NUT {kind} item has {len(w)} words: {line[:80]!r}")
+        self._list_bytes += len(line) + 1
+        if len(self._items) >= self.max_items or self._list_bytes > self.max_list_bytes:
+            self._skip_list = True
+            raise FrameError(f"NUT LIST {kind} longer than {self.max_items} items or "
+                             f"{self.max_list_bytes} bytes: dropped up to its END LIST")
         self._items.append(tuple(w))

@@ -55,6 +55,40 @@ class _CardIOFailure(Exception):
         self.stage = stage
 
 
+#: reply shapes (docs §5): success DATA length per command; ``None`` = any length
+_SUCCESS_DATA: dict[tuple[int, int], int | None] = {
+    RESET: 0, SAM_STATUS: 0, SAM_NUMBER: 16, SELECT: 8,
+    READ_BASE: None, READ_FINGERPRINT: None, READ_NEW_ADDRESS: None,
+}
+#: DATA lengths of the fixed-size success replies (status/reset, select, SAM number)
+_FIXED_DATA = frozenset({0, 8, 16})
+
+
+def _fits(command: tuple[int, int], frame: SamFrame) -> bool:
+    """Whether ``frame`` can be the reply to ``command`` (docs §5).
+
+    Only replies recognisably meant for another command are refused: a find
+    answer (9F/80) to anything but find, a 90 to find, a 90 whose DATA length is
+    that of another command's success reply. Other statuses fit any command, so
+    errors are never hidden.
+    """
+    sw3, size = frame.sw3, len(frame.data)
+    if command == FIND:
+        return sw3 not in (SW_OK, SW_NO_CONTENT)
+    if sw3 == SW_FOUND or (sw3 == SW_NO_CARD and size):
+        return False
+    if command in (RESET, SAM_STATUS) and sw3 in (SW_NO_CARD, SW_NO_CONTENT):
+        return False
+    if sw3 == SW_NO_CONTENT:
+        return command == READ_NEW_ADDRESS
+    if sw3 != SW_OK:
+        return True
+    expected = _SUCCESS_DATA.get(command)
+    if expected is not None:
+        return size == expected
+    return size not in _FIXED_DATA
+
+
 def _as_bool(value: Any) -> bool:
     if isinstance(value, str):
         return value.strip().lower() in ("1", "true", "yes", "on")
@@ -84,6 +118,7 @@ class SamSerialReader(IdCardReader):
         self._stream: ByteStream | None = None
         self._decoder = SamDecoder()
         self._card_spent = False     # a card was read and find has not failed since
+        self._dirty = False          # a request timed out: its reply may still arrive
 
     # -- lifecycle -----------------------------------------------------------------
     async def _open(self) -> None:
@@ -101,6 +136,7 @@ class SamSerialReader(IdCardReader):
     async def _close(self) -> None:
         stream, self._stream = self._stream, None
         self._decoder.reset()
+        self._dirty = False
         if stream is not None:
             await stream.close()
 
@@ -124,7 +160,9 @@ class SamSerialReader(IdCardReader):
         """
         wait_s = self.timeout_s if timeout is None else max(0.0, float(timeout))
         budget = wait_s + 2 * (4 * self._short_timeout() + 2 * self._read_timeout()) + 1.0
-        return await self._call(self._locked(self._read_card, wait_s), timeout=budget)
+        # the lock is taken per poll (and held from a found card to its read), so other
+        # calls such as health() slot in between two polls
+        return await self._call(self._read_card(wait_s), timeout=budget)
 
     async def reset(self) -> None:
         """Reset the SAM (``10 FF``). Raises :class:`DeviceFault` unless it answers 0x90."""
@@ -156,8 +194,19 @@ class SamSerialReader(IdCardReader):
 
     # -- read sequence ---------------------------------------------------------------
     async def _read_card(self, wait_s: float) -> IdentityCard:
-        await self._poll_find(time.monotonic() + wait_s)
-        self.events.emit("card_presented")
+        deadline = time.monotonic() + wait_s
+        while True:
+            async with self._lock:
+                if await self._find_once():
+                    self.events.emit("card_presented")
+                    return await self._read_found()
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise NoCard("no card presented before the deadline", role=self.role)
+            await asyncio.sleep(min(self.poll_s, left))
+
+    async def _read_found(self) -> IdentityCard:
+        """Select and read the card just found (one find/select/read retry). Lock held."""
         try:
             return await self._select_and_read()
         except _CardIOFailure as first:
@@ -178,27 +227,25 @@ class SamSerialReader(IdCardReader):
                                   "hold the card still on the reader and try again",
                                   code=code, role=self.role) from None
 
-    async def _poll_find(self, deadline: float) -> None:
+    async def _find_once(self) -> bool:
+        """One find poll (lock held): ``True`` when a card was found, ``False`` when none
+        is on the reader. A first retry-class status (41/47/81) is polled again at once."""
         strikes = 0      # consecutive retry-class statuses (41/47/81) to find
         while True:
             frame = await self._exchange(FIND, timeout=self._short_timeout())
             if frame.sw3 == SW_FOUND:
                 self._card_spent = False
-                return
+                return True
             if frame.sw3 in RETRY_STATUSES and strikes == 0:
                 strikes = 1
                 self.events.emit("read_failed", code=frame.sw3, stage="find", retry=True)
                 continue
             if frame.sw3 != SW_NO_CARD:
                 self._raise_final(frame.sw3, "find")
-            strikes = 0
             if self._card_spent:
                 self._card_spent = False
                 self.events.emit("card_removed")
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise NoCard("no card presented before the deadline", role=self.role)
-            await asyncio.sleep(min(self.poll_s, left))
+            return False
 
     async def _select_and_read(self) -> IdentityCard:
         frame = await self._exchange(SELECT, timeout=self._short_timeout())
@@ -304,7 +351,7 @@ class SamSerialReader(IdCardReader):
         failure: ProtocolError | None = None
         for attempt in (1, 2):
             try:
-                frame = await self._transact(request, timeout, what)
+                frame = await self._transact(request, timeout, what, command)
             except (ChecksumError, FrameError) as exc:
                 failure = type(exc)(f"{what}: {exc}", role=self.role)
                 log.debug("%s: bad reply to %s (attempt %d): %s", self.role, what, attempt, exc)
@@ -318,10 +365,13 @@ class SamSerialReader(IdCardReader):
         assert failure is not None
         raise failure
 
-    async def _transact(self, request: bytes, timeout: float, what: str) -> SamFrame:
+    async def _transact(self, request: bytes, timeout: float, what: str,
+                        command: tuple[int, int] | None = None) -> SamFrame:
         stream = self._stream
         if stream is None:
             raise DeviceUnavailable("serial port is not open", role=self.role)
+        if self._dirty:
+            await self._drain(stream)
         stream.discard_input()
         self._decoder.reset()
         await stream.write(request)
@@ -338,13 +388,38 @@ class SamSerialReader(IdCardReader):
             except DeviceTimeout:
                 break
             received += len(chunk)
-            frames = self._decoder.feed(chunk)
-            if frames:
-                return frames[0]
+            for frame in self._decoder.feed(chunk):
+                if command is None or _fits(command, frame):
+                    return frame
+                # the late answer to an earlier, timed-out request: never taken for this one
+                log.debug("%s: skipped a stale reply (SW3 0x%02X, %d data bytes) while waiting for %s",
+                          self.role, frame.sw3, len(frame.data), what)
+                received = len(self._decoder.buffered)
+        # a reply may still be under way: the next request drains the line first
+        self._dirty = True
         if received:
             raise FrameError(f"incomplete reply to {what}: {received} bytes, then the line went quiet "
                              f"(no complete frame)", role=self.role)
         raise DeviceTimeout(f"no reply to {what} within {timeout:.2f} s", role=self.role)
+
+    async def _drain(self, stream: ByteStream) -> None:
+        """After a reply timeout: drop input until the line has been quiet for the
+        inter-byte gap (:meth:`_gap_timeout`), for at most one short timeout plus that gap
+        (real seconds). A late reply to the timed-out request is thereby discarded."""
+        quiet = self._gap_timeout()
+        deadline = time.monotonic() + quiet + self._short_timeout()
+        dropped = len(stream.discard_input())
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                break
+            try:
+                dropped += len(await stream.read_some(min(quiet, left)))
+            except DeviceTimeout:
+                break
+        self._dirty = False
+        if dropped:
+            log.debug("%s: dropped %d stale bytes after a reply timeout", self.role, dropped)
 
     # -- helpers ---------------------------------------------------------------------
     async def _locked(self, fn: Callable[..., Awaitable[T]], *args: Any) -> T:

@@ -124,7 +124,7 @@ def _common_warnings(kind: str, sex: str, nation: str, birth: date, number: str,
         warnings.append("id_number check character does not verify")
     if len(number) == 18 and number[6:14] != birth.strftime("%Y%m%d"):
         warnings.append("birth_date does not match id_number")
-    if len(number) == 18 and number[16].isdigit() and sex in ("1", "2"):
+    if len(number) == 18 and number[16].isascii() and number[16].isdigit() and sex in ("1", "2"):
         if (int(number[16]) % 2 == 1) != (sex == "1"):
             warnings.append("sex does not match id_number sequence parity")
     if number.startswith("9") and kind != "Y":

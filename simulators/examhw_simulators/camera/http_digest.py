@@ -84,7 +84,8 @@ class DigestAuthority:
             expected = _md5(f"{ha1}:{nonce}:{ha2}")
         else:
             return "bad"
-        if not hmac.compare_digest(expected, p.get("response", "")):
+        # compared as bytes: compare_digest refuses non-ASCII str (that is a "bad" answer)
+        if not hmac.compare_digest(expected.encode(), p.get("response", "").encode("utf-8", "surrogateescape")):
             return "bad"
         entry = self._nonces.get(nonce)
         if entry is None or self._clock() - entry[0] > self.lifetime_s:

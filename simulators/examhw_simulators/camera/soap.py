@@ -182,7 +182,10 @@ def parse_created(text: str) -> datetime:
     value = datetime.fromisoformat(stamp.replace("Z", "+00:00"))
     if value.tzinfo is None:
         value = value.replace(tzinfo=timezone.utc)
-    return value.astimezone(timezone.utc)
+    try:
+        return value.astimezone(timezone.utc)
+    except OverflowError:                          # e.g. 9999-12-31T23:59:59-23:59 leaves the range in UTC
+        raise ValueError(f"Created {text!r} is outside the datetime range in UTC") from None
 
 
 class NonceCache:

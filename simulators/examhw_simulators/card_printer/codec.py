@@ -34,7 +34,7 @@ _NAME = re.compile(rb"[A-Za-z]{1,4}")
 
 def db_payload_length(panel: str, levels: str) -> int:
     """Payload bytes of ``Db;<panel>;<levels>;`` or raise FrameError."""
-    if not levels.isdigit() or int(levels) not in BITS_PER_LEVELS:
+    if not (levels.isascii() and levels.isdigit()) or int(levels) not in BITS_PER_LEVELS:
         raise FrameError(f"Db levels {levels!r} not one of 2/32/64/128")
     lv = int(levels)
     if panel in MONO_PANELS and lv != 2:
@@ -155,7 +155,7 @@ class CommandParser:
             elif name == b"Dbc" and len(fields) == 5:
                 db_payload_length(fields[1].decode("ascii", "replace"), fields[2].decode("ascii", "replace"))
                 count = fields[3].decode("ascii", "replace")
-                if not count.isdigit() or not 0 < int(count) <= LINES * (LINE_BYTES + 1) * 8:
+                if not (count.isascii() and count.isdigit()) or not 0 < int(count) <= LINES * (LINE_BYTES + 1) * 8:
                     raise FrameError(f"Dbc byte count {count!r} invalid")
                 self._need = int(count)
             else:

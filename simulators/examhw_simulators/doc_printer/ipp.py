@@ -236,6 +236,16 @@ def header_of(body: bytes) -> tuple[tuple[int, int], int] | None:
     return (body[0], body[1]), int.from_bytes(body[4:8], "big")
 
 
+#: largest value (and name) a 2-byte IPP length can carry
+MAX_VALUE = 0xFFFF
+
+
+def _cut_utf8(raw: bytes, limit: int) -> bytes:
+    """``raw`` cut to at most ``limit`` bytes without splitting a UTF-8 sequence."""
+    cut = raw[:limit]
+    return cut.decode("utf-8", "ignore").encode("utf-8") if len(raw) > limit else cut
+
+
 class ResponseWriter:
     """Writes a response: header, then groups and attributes in call order.
     Every response starts with charset + natural-language (done here)."""
@@ -255,6 +265,14 @@ class ResponseWriter:
         return self
 
     def _put(self, tag: int, name: str, raw: bytes) -> None:
+        """One value with its 2-byte length. A text value over 65535 bytes (e.g. a
+        status-message echoing a huge request value) is cut at a UTF-8 character
+        boundary; any other over-long value raises :class:`FrameError`."""
+        if len(raw) > MAX_VALUE:
+            if tag not in _STRINGS:
+                raise FrameError(f"value of {len(raw)} bytes for {name or 'additional value'!r} "
+                                 f"does not fit a 16-bit length")
+            raw = _cut_utf8(raw, MAX_VALUE)
         n = name.encode("ascii")
         self._out.append(tag)
         self._out += len(n).to_bytes(2, "big") + n + len(raw).to_bytes(2, "big") + raw
@@ -273,6 +291,7 @@ class ResponseWriter:
             return struct.pack(">ii", *value)
         if tag in (TEXT_WITH_LANGUAGE, NAME_WITH_LANGUAGE):
             lang, text = value[0].encode("ascii"), value[1].encode("utf-8")
+            text = _cut_utf8(text, MAX_VALUE - 4 - len(lang))
             return len(lang).to_bytes(2, "big") + lang + len(text).to_bytes(2, "big") + text
         if tag in _STRINGS:
             return str(value).encode("utf-8")

@@ -123,7 +123,7 @@ class IppPrinterSimulator(Simulator[DocPrinterModel]):
         if not isinstance(job_id, int):
             uri = req.get("job-uri")
             tail = uri.rsplit("/", 1)[-1] if isinstance(uri, str) else ""
-            job_id = int(tail) if tail.isdigit() else None
+            job_id = int(tail) if tail.isascii() and tail.isdigit() else None
         return self._model.job(job_id) if isinstance(job_id, int) else None
 
     @staticmethod

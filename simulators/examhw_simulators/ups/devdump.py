@@ -89,7 +89,7 @@ def _meta(line: str, rw: dict[str, RwSpec], cmds: list[str], reports: list[str])
             values = (old.values if old else ()) + (value,)
             rw[name] = RwSpec(name, "ENUM", None, values)
         else:
-            maxlen = int(arg) if arg.isdigit() else None
+            maxlen = int(arg) if arg.isascii() and arg.isdigit() else None
             rw[name] = RwSpec(name, typ, maxlen, old.values if old else ())
     elif line.startswith("#CMD:"):
         cmd = line[5:].strip()

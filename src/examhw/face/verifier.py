@@ -1,9 +1,11 @@
 """1:1 face verification: a live camera frame against an ID-card photo.
 
 Pipeline (see docs/face.md): OpenCV ``FaceDetectorYN`` (YuNet, 5 landmarks)
-finds faces, ``FaceRecognizerSF`` aligns the largest one to 112×112 and runs
-MobileFaceNet (192-d embedding), and the cosine similarity of the two
-embeddings is compared with a threshold.
+finds faces, ``FaceRecognizerSF`` aligns the largest one to 112×112, a
+quality gate checks the live face (size, detector confidence, sharpness),
+MobileFaceNet gives a 192-d embedding, and the cosine similarity of the two
+embeddings is compared with a threshold (optionally with an inconclusive band
+below it).
 
 Both models are read once from package data when :class:`FaceVerifier` is
 built. OpenCV's detector and recogniser objects are not thread-safe, so every
@@ -45,6 +47,8 @@ BELOW_THRESHOLD = "below_threshold"          # decision "no_match": score < thre
 NO_LIVE_FACE = "no_live_face"                # no face in the live frame (retry the capture)
 LIVE_UNREADABLE = "live_unreadable"          # live bytes are not a decodable image
 REFERENCE_UNUSABLE = "reference_unusable"    # reference undecodable, faceless or face too small (BR-25)
+POOR_QUALITY = "poor_quality"                # live face too small, uncertain or blurred (BR-24; retry the capture)
+INCONCLUSIVE = "inconclusive"                # decision "no_face": threshold_low <= score < threshold (BR-24)
 
 #: Images whose long side is at most this many pixels are upscaled before
 #: detection (ID-chip photos are 102×126).
@@ -93,9 +97,10 @@ class FaceResult:
 
     ``decision`` is ``"match"``, ``"no_match"`` or ``"no_face"``; ``reason``
     says why (one of the ``*_THRESHOLD`` / ``NO_LIVE_FACE`` /
-    ``LIVE_UNREADABLE`` / ``REFERENCE_UNUSABLE`` constants of this module).
-    ``score`` is the cosine similarity (−1..1), ``None`` when no comparison
-    was made. ``ms`` is the wall time of the whole verification in
+    ``LIVE_UNREADABLE`` / ``REFERENCE_UNUSABLE`` / ``POOR_QUALITY`` /
+    ``INCONCLUSIVE`` constants of this module). ``score`` is the cosine
+    similarity (−1..1), ``None`` when no comparison was made (every
+    ``no_face`` except ``INCONCLUSIVE``). ``ms`` is the wall time of the whole verification in
     milliseconds (decoding, both detections, embeddings, comparison; for
     :meth:`FaceVerifier.averify` it excludes time spent queued behind other
     calls). ``live_faces`` / ``reference_faces`` are the numbers of faces the
@@ -121,6 +126,16 @@ class FaceResult:
 def _read_model(name: str) -> np.ndarray:
     data = resources.files("examhw.face").joinpath("models", name).read_bytes()
     return np.frombuffer(data, dtype=np.uint8)
+
+
+def laplacian_sharpness(image: np.ndarray) -> float:
+    """Variance of the Laplacian (3×3 aperture) of ``image`` (H×W grey or
+    H×W×3 BGR, uint8), in squared grey levels. Higher is sharper; it also
+    rises with contrast and noise. :class:`FaceVerifier` measures it on the
+    aligned 112×112 face crop, so the value does not depend on the frame size.
+    """
+    grey = image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
+    return float(cv2.Laplacian(grey, cv2.CV_64F).var())
 
 
 def to_bgr(image: ImageInput) -> np.ndarray | None:
@@ -164,6 +179,22 @@ class FaceVerifier:
         before any upscaling) makes the reference unusable (BR-25).
     :param detector_score: YuNet confidence (0..1) below which a detection is
         ignored.
+    :param live_min_face_px: live quality gate: a live face whose detected
+        box is lower than this many pixels (live image's own pixels) gives
+        ``no_face`` / ``poor_quality``. Scores stay within ≈0.06 of their
+        64-px value down to 40 px and fall off below 30 px (docs/face.md).
+    :param live_min_detector_score: live quality gate: a live face detected
+        with a YuNet confidence below this (0..1) gives ``poor_quality``.
+        Only has an effect when above ``detector_score``.
+    :param live_min_sharpness: live quality gate: a Laplacian variance
+        (:func:`laplacian_sharpness`) of the aligned 112×112 live crop below
+        this gives ``poor_quality``. 15 sits between the blurred test frames
+        whose scores collapse (≤ 7.6) and the least sharp simulator camera
+        frame (55.7); sharp test photos measure 215–865 (docs/face.md).
+    :param threshold_low: optional inconclusive band: a score in
+        ``[threshold_low, threshold)`` gives ``no_face`` / ``inconclusive``
+        (retake, then staff review) instead of ``no_match``. ``None`` (the
+        default) disables the band. Must not exceed ``threshold``.
 
     Building one loads both models (≈30 ms); build it once and reuse it.
     Call :meth:`close` (or use ``with``) to stop the worker thread used by
@@ -171,16 +202,30 @@ class FaceVerifier:
     """
 
     def __init__(self, threshold: float = 0.45, ref_min_face_px: int = 40,
-                 detector_score: float = 0.8) -> None:
+                 detector_score: float = 0.8, *, live_min_face_px: int = 40,
+                 live_min_detector_score: float = 0.85, live_min_sharpness: float = 15.0,
+                 threshold_low: float | None = None) -> None:
         if not -1.0 <= threshold <= 1.0:
             raise ValueError(f"threshold must be a cosine similarity in [-1, 1], got {threshold}")
         if ref_min_face_px < 0:
             raise ValueError(f"ref_min_face_px must be >= 0, got {ref_min_face_px}")
         if not 0.0 < detector_score <= 1.0:
             raise ValueError(f"detector_score must be in (0, 1], got {detector_score}")
+        if live_min_face_px < 0:
+            raise ValueError(f"live_min_face_px must be >= 0, got {live_min_face_px}")
+        if not 0.0 <= live_min_detector_score <= 1.0:
+            raise ValueError(f"live_min_detector_score must be in [0, 1], got {live_min_detector_score}")
+        if live_min_sharpness < 0:
+            raise ValueError(f"live_min_sharpness must be >= 0, got {live_min_sharpness}")
+        if threshold_low is not None and not -1.0 <= threshold_low <= threshold:
+            raise ValueError(f"threshold_low must be in [-1, threshold={threshold}], got {threshold_low}")
         self.threshold = float(threshold)
         self.ref_min_face_px = int(ref_min_face_px)
         self.detector_score = float(detector_score)
+        self.live_min_face_px = int(live_min_face_px)
+        self.live_min_detector_score = float(live_min_detector_score)
+        self.live_min_sharpness = float(live_min_sharpness)
+        self.threshold_low = None if threshold_low is None else float(threshold_low)
         empty = np.empty(0, dtype=np.uint8)
         self._detector = cv2.FaceDetectorYN.create(
             "onnx", _read_model(DETECTOR_MODEL), empty, (320, 320),
@@ -233,8 +278,10 @@ class FaceVerifier:
 
         Blocks for the computation (≈30 ms for a 640×480 frame and an ID
         photo on 2 cores). Never raises for bad image *content*: an
-        undecodable or faceless image gives ``decision="no_face"`` with the
-        reason; raises :class:`TypeError`/:class:`ValueError` only for arrays
+        undecodable or faceless image, a live face that fails the quality
+        gate (``POOR_QUALITY``) and, when ``threshold_low`` is set, a score
+        in the inconclusive band (``INCONCLUSIVE``) give
+        ``decision="no_face"`` with the reason; raises :class:`TypeError`/:class:`ValueError` only for arrays
         of the wrong type or shape.
         """
         t0 = time.perf_counter()
@@ -258,11 +305,21 @@ class FaceVerifier:
                 return done(NO_FACE, LIVE_UNREADABLE)
             if not live_faces:
                 return done(NO_FACE, NO_LIVE_FACE)
-            live_emb = self._embed(live_bgr, live_faces[0])
+            # Live quality gate (BR-24): a frame too poor to judge asks for a
+            # new capture instead of saying "someone else".
+            live_face = live_faces[0]
+            if live_face.h < self.live_min_face_px or live_face.score < self.live_min_detector_score:
+                return done(NO_FACE, POOR_QUALITY)
+            live_crop = self._recognizer.alignCrop(live_bgr, live_face.as_row())
+            if laplacian_sharpness(live_crop) < self.live_min_sharpness:
+                return done(NO_FACE, POOR_QUALITY)
+            live_emb = self._recognizer.feature(live_crop).copy()
             ref_emb = self._embed(ref_bgr, ref_faces[0])
             score = float(self._recognizer.match(live_emb, ref_emb, cv2.FaceRecognizerSF_FR_COSINE))
         if score >= self.threshold:
             return done(MATCH, ABOVE_THRESHOLD, score)
+        if self.threshold_low is not None and score >= self.threshold_low:
+            return done(NO_FACE, INCONCLUSIVE, score)
         return done(NO_MATCH, BELOW_THRESHOLD, score)
 
     async def averify(self, live: ImageInput, reference: ImageInput) -> FaceResult:

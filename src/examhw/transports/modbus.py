@@ -208,6 +208,24 @@ class ModbusLink:
     # -- the one place pymodbus errors are mapped ----------------------------
     async def _execute(self, function: int, address: int,
                        call: Callable[[], Awaitable[Any]]) -> Any:
+        """One request; an ACKNOWLEDGE (05) or SERVER DEVICE BUSY (06)
+        exception is retried with back-off while the call's time lasts
+        (BR-04). Codes 01-03 are configuration errors and never retried."""
+        deadline = asyncio.get_running_loop().time() + self.timeout_s
+        pause = 0.05
+        while True:
+            try:
+                return await self._execute_once(function, address, call)
+            except ModbusDeviceFault as exc:
+                left = deadline - asyncio.get_running_loop().time()
+                if exc.code not in _BUSY_CODES or left <= pause:
+                    raise
+                log.debug("%s: device busy (code %d), retrying in %.2f s", self.description, exc.code, pause)
+                await asyncio.sleep(pause)
+                pause = min(pause * 2, 0.5)
+
+    async def _execute_once(self, function: int, address: int,
+                            call: Callable[[], Awaitable[Any]]) -> Any:
         if self._closed:
             raise DeviceUnavailable(f"{self.description}: link is closed", role=self.role)
         if not self.connected:
@@ -257,6 +275,10 @@ class ModbusLink:
             raise ProtocolError(f"{self.description}: reply function 0x{reply_fc:02X} "
                                 f"to request 0x{function:02X}", role=self.role)
         return reply
+
+
+#: exception codes that mean "try again shortly": ACKNOWLEDGE, SERVER DEVICE BUSY
+_BUSY_CODES = frozenset({5, 6})
 
 
 def _check_range(address: int, count: int, max_count: int) -> None:

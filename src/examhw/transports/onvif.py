@@ -195,7 +195,7 @@ def camera_time_from(sys_date: Any, host_utc: datetime) -> CameraTime:
             d, t = value.Date, value.Time
             cam = datetime(int(d.Year), int(d.Month), int(d.Day), int(t.Hour), int(t.Minute),
                            int(t.Second), tzinfo=timezone.utc)
-        except (AttributeError, TypeError, ValueError):
+        except (AttributeError, TypeError, ValueError, OverflowError):
             continue
         offset = (cam - host_utc).total_seconds() + _TRUNCATION_S
         return CameraTime(camera_utc=cam, offset_s=offset, source=source)

@@ -57,6 +57,7 @@ class SerialStream(ByteStream):
             return
         self.closed = True
         self._detach()
+        self._lost(ConnectionAbortedError("port closed"))     # wake a pending read at once
         try:
             self._port.close()
         except (serial.SerialException, OSError):

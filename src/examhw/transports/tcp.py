@@ -42,6 +42,7 @@ class TcpStream(ByteStream):
             return
         self.closed = True
         self._task.cancel()
+        self._lost(ConnectionAbortedError("connection closed"))   # wake a pending read at once
         self._writer.close()
         try:
             await self._writer.wait_closed()
