@@ -125,8 +125,10 @@ def test_set_var_and_modes():
 # -- sessions without a socket ------------------------------------------------------
 
 class Link:
-    def __init__(self) -> None:
+    def __init__(self, hang_up=lambda: None) -> None:
         self.out = bytearray()
+        self.peer = "127.0.0.1"
+        self.hang_up = hang_up
 
     def write(self, data: bytes) -> None:
         self.out += data
@@ -135,7 +137,7 @@ class Link:
 def session(tmp_path, **secrets):
     sim = SIMULATOR.factory(SimContext(role="ups", run_dir=tmp_path, secrets=secrets))
     hung = []
-    return sim, sim._session(Link(), "127.0.0.1", lambda: hung.append(1)), hung  # type: ignore[arg-type]
+    return sim, sim._session(Link(lambda: hung.append(1))), hung  # type: ignore[arg-type]
 
 
 def ask(s, text: str) -> str:
@@ -205,7 +207,7 @@ def test_session_wrong_password_and_no_users(tmp_path):
 def test_rw_type_and_cmd_lists(tmp_path):
     sim = SIMULATOR.factory(SimContext(role="ups", run_dir=tmp_path,
                                        options={"dump": "Eaton__5PX_2000__usbhid-ups__2.7.4__01.dev"}))
-    s = sim._session(Link(), "127.0.0.1", lambda: None)
+    s = sim._session(Link())
     assert ask(s, "GET TYPE ups1 battery.charge.low") == "TYPE ups1 battery.charge.low RW STRING:5\n"
     assert ask(s, "GET TYPE ups1 output.voltage.nominal") == "TYPE ups1 output.voltage.nominal RW ENUM\n"
     assert ask(s, "GET TYPE ups1 ups.load") == "TYPE ups1 ups.load NUMBER\n"

@@ -3,9 +3,7 @@
 """
 from __future__ import annotations
 
-import asyncio
 import logging
-import socket
 from importlib import resources
 from pathlib import Path
 from typing import Callable
@@ -14,8 +12,7 @@ from examhw.errors import ConfigError
 from examhw.kinds import DeviceKind
 from examhw.sim.base import SimContext, Simulator
 from examhw.sim.endpoints import TcpEndpoint
-from examhw.sim.endpoints.link import ByteLink, StreamSession
-from examhw.sim.faults import FaultPlan
+from examhw.sim.endpoints.link import ByteLink
 
 from .devdump import DevDump, decode_dump_bytes, load_dump, parse_dump
 from .model import NutUpsModel
@@ -246,48 +243,6 @@ class NutSession:
         return line("OK")
 
 
-class NutEndpoint(TcpEndpoint):
-    """:class:`TcpEndpoint` that lets a session hang up (``LOGOUT``) and
-    rebinds the same loopback port when started again after a stop."""
-
-    def __init__(self, make_session: Callable[[ByteLink, str, Callable[[], None]], StreamSession],
-                 faults: FaultPlan | None = None) -> None:
-        super().__init__(self._unused_factory, scheme="nut", faults=faults)
-        self._make = make_session
-
-    @staticmethod
-    def _unused_factory(link: ByteLink) -> StreamSession:
-        raise NotImplementedError("NutEndpoint builds sessions itself")
-
-    async def start(self) -> str:
-        self._server = await asyncio.start_server(self._serve, "127.0.0.1", self.port)
-        self.port = self._server.sockets[0].getsockname()[1]
-        return self.url
-
-    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        sock = writer.get_extra_info("socket")
-        if sock is not None:
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        peer = writer.get_extra_info("peername")
-        self._writers.add(writer)
-        link = ByteLink(writer.write, self.faults)
-        session = self._make(link, peer[0] if peer else "127.0.0.1", writer.close)
-        self.sessions.append(session)
-        try:
-            while not writer.is_closing():
-                data = await reader.read(65536)
-                if not data:
-                    break
-                session.feed(data)
-        except (ConnectionError, asyncio.CancelledError):
-            pass
-        finally:
-            session.closed()
-            self.sessions.remove(session)
-            self._writers.discard(writer)
-            writer.close()
-
-
 class NutServer(Simulator[NutUpsModel]):
     """``examhw.sim.nut``: serves one UPS replayed from a real NUT DDL dump.
 
@@ -307,10 +262,10 @@ class NutServer(Simulator[NutUpsModel]):
             raise ConfigError(f"bad UPS name {name!r}", role=ctx.role, key="sim.ups")
         self._model = NutUpsModel(dump, ctx.clock, ups_name=name)
         self.logins: set[NutSession] = set()
-        self.endpoint = NutEndpoint(self._session, ctx.faults)
+        self.endpoint = TcpEndpoint(self._session, scheme="nut", faults=ctx.faults)
 
-    def _session(self, link: ByteLink, peer: str, hangup: Callable[[], None]) -> NutSession:
-        return NutSession(link, self, peer, hangup)
+    def _session(self, link: ByteLink) -> NutSession:
+        return NutSession(link, self, link.peer, link.hang_up)
 
     def accepts(self, username: str, password: str) -> bool:
         """Whether these credentials may LOGIN (compared, never logged)."""

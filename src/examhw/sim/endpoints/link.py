@@ -22,11 +22,16 @@ class StreamSession(Protocol):
 
 class ByteLink:
     """Write side given to a :class:`StreamSession`. Writes go through the
-    simulator's :class:`FaultPlan` and keep their order."""
+    simulator's :class:`FaultPlan` and keep their order. ``peer`` is the
+    client's address where the transport has one; :meth:`hang_up` lets a
+    session end its connection (a server closing after ``LOGOUT``)."""
 
-    def __init__(self, raw_write: Callable[[bytes], None], faults: FaultPlan) -> None:
+    def __init__(self, raw_write: Callable[[bytes], None], faults: FaultPlan, *, peer: str = "",
+                 hang_up: Callable[[], None] | None = None) -> None:
         self._raw_write = raw_write
         self._faults = faults
+        self.peer = peer
+        self._hang_up = hang_up
         self._tail: asyncio.Task[None] | None = None
         self.bytes_out = 0
 
@@ -50,6 +55,11 @@ class ByteLink:
                 self._emit(chunk)
 
         self._tail = asyncio.get_running_loop().create_task(run())
+
+    def hang_up(self) -> None:
+        """Close this connection (no-op where the transport cannot)."""
+        if self._hang_up is not None:
+            self._hang_up()
 
     def write_now(self, data: bytes) -> None:
         """Send bytes bypassing faults (unsolicited frames, noise)."""

@@ -11,7 +11,8 @@ from .link import ByteLink, StreamSession
 
 class TcpEndpoint:
     """Serves a byte-stream protocol on ``127.0.0.1:<ephemeral>``; one
-    :class:`StreamSession` per accepted connection."""
+    :class:`StreamSession` per accepted connection. Started again after a
+    stop, it binds the same port (a device coming back at its address)."""
 
     def __init__(self, session_factory: Callable[[ByteLink], StreamSession], scheme: str = "tcp",
                  faults: FaultPlan | None = None) -> None:
@@ -28,7 +29,7 @@ class TcpEndpoint:
         return f"{self.scheme}://127.0.0.1:{self.port}"
 
     async def start(self) -> str:
-        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
+        self._server = await asyncio.start_server(self._serve, "127.0.0.1", self.port)
         self.port = self._server.sockets[0].getsockname()[1]
         return self.url
 
@@ -37,11 +38,12 @@ class TcpEndpoint:
         if sock is not None:
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self._writers.add(writer)
-        link = ByteLink(writer.write, self.faults)
+        peer = writer.get_extra_info("peername")
+        link = ByteLink(writer.write, self.faults, peer=peer[0] if peer else "127.0.0.1", hang_up=writer.close)
         session = self._factory(link)
         self.sessions.append(session)
         try:
-            while True:
+            while not writer.is_closing():
                 data = await reader.read(65536)
                 if not data:
                     break
