@@ -14,6 +14,7 @@ from concurrent.futures import Future
 from typing import Any, Callable, Coroutine, TypeVar
 
 from .config import SiteConfig
+from .errors import ConfigError
 from .site import Site
 
 T = TypeVar("T")
@@ -68,6 +69,8 @@ class BlockingSite:
         self.run(self.site.open())
 
     def close(self) -> None:
+        if self._loop.is_closed():
+            return
         try:
             self.run(self.site.close())
         finally:
@@ -76,15 +79,27 @@ class BlockingSite:
             self._loop.close()
 
     def device(self, role: str) -> Any:
-        """A proxy of the device playing ``role`` whose async methods block."""
+        """A proxy of the device playing ``role`` whose methods block.
+        Raises :class:`ConfigError` for an unknown role or a site not open."""
+        if self._loop.is_closed():
+            raise ConfigError("the site is closed", role=role)
+        if role not in self.site.devices:
+            raise ConfigError("no such role in the site (or the site is not open yet)", role=role)
         return _BlockingProxy(self, self.site.devices[role])
 
     def sim_model(self, role: str) -> Any:
-        """Blocking proxy of the simulator model behind ``role`` (sim mode)."""
+        """Blocking proxy of the simulator model behind ``role`` (``url = "sim:"``):
+        call its backdoor actions, e.g. ``sim_model("ups").mains_fail()``."""
+        if role not in self.site.sims.sims:
+            raise ConfigError("no simulator runs for this role", role=role)
         return _BlockingProxy(self, self.site.sims.model(role))
 
     def __enter__(self) -> "BlockingSite":
-        self.open()
+        try:
+            self.open()
+        except BaseException:
+            self.close()                 # never leave the loop thread behind
+            raise
         return self
 
     def __exit__(self, *exc: object) -> None:

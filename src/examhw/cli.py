@@ -88,7 +88,7 @@ def build_parser() -> argparse.ArgumentParser:
     sd.add_argument("--report", help="write DIR/session.json")
     sd.add_argument("--seed", type=int, default=None, help="seed for the simulated world (seats stay random)")
     sd.add_argument("--speed", type=float, default=600.0, help="site clock speed-up (default 600x)")
-    sd.add_argument("--candidates", type=int, default=100)
+    sd.add_argument("--candidates", type=int, default=100, help="booked candidates (default 100; at least 90, the special cases sit at fixed places in the queue)")
     sd.add_argument("--quiet", action="store_true", help="no progress bar")
     sd.set_defaults(fn=cmd_demo)
     return p

@@ -47,3 +47,18 @@ def test_blocking_site_reads_a_card_and_the_ups_from_plain_threads():
         for t in threads:
             t.join(10)
         assert results == [PowerSource.BATTERY] * 4
+
+
+def test_unknown_role_and_failed_open_are_clear_and_leave_no_thread():
+    from examhw import ConfigError, DeviceUnavailable
+    with BlockingSite(parse_site(CONFIG)) as site:
+        with pytest.raises(ConfigError) as ei:
+            site.device("nope")
+        assert ei.value.role == "nope"
+    before = {t.name for t in threading.enumerate()}
+    broken = parse_site('[devices.ups]\nkind = "ups"\ndriver = "examhw.nut"\nurl = "nut://127.0.0.1:1/ups1"\n')
+    with pytest.raises(DeviceUnavailable) as ei:
+        with BlockingSite(broken):
+            pass
+    assert ei.value.role == "ups" and "[ups]" in str(ei.value)          # the failing device is named
+    assert "examhw-loop" not in {t.name for t in threading.enumerate()} - before

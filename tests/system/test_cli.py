@@ -31,3 +31,17 @@ def test_check_config_accepts_the_demo_site(capsys, monkeypatch):
     path = resources.files("examhw.demo").joinpath("site.toml")
     assert main(["check-config", str(path)]) == 0
     assert "OK" in capsys.readouterr().out
+
+
+def test_check_config_reports_a_counted_group_once_and_unknown_sim_options(tmp_path, capsys, monkeypatch):
+    monkeypatch.delenv("EXAMHW_NOPE_PW", raising=False)
+    f = tmp_path / "site.toml"
+    f.write_text('[devices.seat_cam]\nkind = "camera"\ndriver = "examhw.onvif"\nurl = "sim:"\ncount = 100\n'
+                 'secrets = { password = "env:EXAMHW_NOPE_PW" }\n'
+                 '[devices.gate]\nkind = "turnstile"\ndriver = "examhw.gate-7e7f"\nurl = "sim:"\n'
+                 'sim = { wait_time_sx = 3 }\n')
+    assert main(["check-config", str(f)]) == 1
+    err = capsys.readouterr().err.splitlines()
+    assert [line for line in err if "seat_cam" in line] == [
+        f"{f}: devices.seat_cam.secrets.password: environment variable EXAMHW_NOPE_PW is not set"]
+    assert any("devices.gate.sim.wait_time_sx" in line for line in err)

@@ -54,3 +54,24 @@ def test_literal_secret_refused_without_echoing_it():
     with pytest.raises(ConfigError) as ei:
         resolve_secrets({"password": "hunter2"}, role="cam", env={})
     assert "hunter2" not in str(ei.value) and ei.value.key == "secrets.password"
+
+
+@pytest.mark.parametrize("text,key", [
+    ('[site]\ncolour = "red"', "site.colour"),
+    ('[defaults]\ntimeout = 3', "defaults.timeout"),
+    ('[flow]\nface_treshold = 0.5', "flow.face_treshold"),
+    ('[flow]\nface_threshold = "high"', "flow.face_threshold"),
+])
+def test_unknown_or_mistyped_site_and_flow_keys_are_named(text, key):
+    with pytest.raises(ConfigError) as ei:
+        parse_site(text)
+    assert ei.value.key == key
+
+
+def test_toml_error_names_the_file_once(tmp_path):
+    from examhw import load_site
+    f = tmp_path / "broken.toml"
+    f.write_text("[site\n")
+    with pytest.raises(ConfigError) as ei:
+        load_site(f)
+    assert "not valid TOML" in str(ei.value)

@@ -12,6 +12,10 @@ from .model import DeviceConfig, SiteConfig
 
 _DEVICE_KEYS = {"kind", "driver", "url", "options", "secrets", "sim", "zone", "count"}
 _TOP_KEYS = {"schema", "site", "defaults", "devices", "flow"}
+_SITE_KEYS = {"id", "name", "seats", "accessible_seats"}
+_DEFAULT_KEYS = {"timeout_s"}
+#: flow settings and their types (``[flow]``)
+FLOW_KEYS: dict[str, type] = {"face_threshold": float, "monitor_interval_s": float, "ups_poll_s": float}
 
 
 def load_site(path: str | Path) -> SiteConfig:
@@ -28,7 +32,7 @@ def parse_site(text: str, *, source: str = "<string>") -> SiteConfig:
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{source}: not valid TOML: {exc}") from None
+        raise ConfigError(f"not valid TOML: {exc}") from None
     unknown = set(data) - _TOP_KEYS
     if unknown:
         raise ConfigError(f"unknown top-level key(s): {', '.join(sorted(unknown))}", key=sorted(unknown)[0])
@@ -36,6 +40,14 @@ def parse_site(text: str, *, source: str = "<string>") -> SiteConfig:
         raise ConfigError(f"schema {data.get('schema')!r} is not supported (expected 1)", key="schema")
     site = _table(data, "site")
     defaults = _table(data, "defaults")
+    flow = _table(data, "flow")
+    for table, name, allowed in ((site, "site", _SITE_KEYS), (defaults, "defaults", _DEFAULT_KEYS),
+                                 (flow, "flow", set(FLOW_KEYS))):
+        for key in sorted(set(table) - allowed):
+            raise ConfigError(f"unknown key (allowed: {', '.join(sorted(allowed))})", key=f"{name}.{key}")
+    for key, typ in FLOW_KEYS.items():
+        if key in flow and (isinstance(flow[key], bool) or not isinstance(flow[key], (int, float))):
+            raise ConfigError(f"must be a number ({typ.__name__})", key=f"flow.{key}")
     seats = site.get("seats", 100)
     if not isinstance(seats, int) or seats < 1:
         raise ConfigError("must be a positive integer", key="site.seats")
@@ -51,7 +63,7 @@ def parse_site(text: str, *, source: str = "<string>") -> SiteConfig:
             devices[dev.role] = dev
     return SiteConfig(site_id=str(site.get("id", "site")), name=str(site.get("name", "")), seats=seats,
                       accessible_seats=accessible, timeout_s=float(timeout), devices=devices,
-                      flow=_table(data, "flow"), source=source)
+                      flow=flow, source=source)
 
 
 def _table(data: dict[str, Any], key: str) -> dict[str, Any]:
@@ -92,4 +104,4 @@ def _devices(role: str, raw: Any) -> list[DeviceConfig]:
     roles = [role] if count == 1 and "count" not in raw else [f"{role}_{i:03d}" for i in range(1, count + 1)]
     return [DeviceConfig(role=r, kind=kind, driver=raw["driver"], url=url, options=dict(raw.get("options", {})),
                          secrets=dict(raw.get("secrets", {})), sim=dict(raw.get("sim", {})),
-                         zone=str(raw.get("zone", ""))) for r in roles]
+                         zone=str(raw.get("zone", "")), group=role) for r in roles]

@@ -22,6 +22,8 @@ class DeviceConfig:
     secrets: dict[str, str] = field(default_factory=dict)
     sim: dict[str, Any] = field(default_factory=dict)
     zone: str = ""
+    #: the table the role came from (``seat_cam`` for ``seat_cam_042`` with ``count``)
+    group: str = ""
 
 
 @dataclass(frozen=True)

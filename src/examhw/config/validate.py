@@ -17,7 +17,13 @@ def validate_site(config: SiteConfig, registry: Registry, *, env: Mapping[str, s
     """Every problem found, each naming the role and key (empty list = valid)."""
     env = os.environ if env is None else env
     problems: list[ConfigError] = []
+    seen: set[str] = set()
     for role, dev in config.devices.items():
+        if dev.group and dev.group != role:          # a ``count`` group: check its first member only
+            if dev.group in seen:
+                continue
+            seen.add(dev.group)
+            role = dev.group
         try:
             spec = registry.driver(dev.driver)
         except DriverNotFound as exc:
@@ -41,6 +47,12 @@ def validate_site(config: SiteConfig, registry: Registry, *, env: Mapping[str, s
                                             role=role, key=f"options.{name}"))
             elif not _type_ok(value, allowed[name]):
                 problems.append(ConfigError(f"must be {allowed[name].__name__}", role=role, key=f"options.{name}"))
+        if dev.url.scheme == "sim" and spec.simulator in registry.simulators:
+            sim_options = registry.simulators[spec.simulator].options
+            for name in {**dev.sim, **dev.url.query}:
+                if sim_options and name not in sim_options:
+                    problems.append(ConfigError(f"unknown simulator option (known: {', '.join(sorted(sim_options))})",
+                                                role=role, key=f"sim.{name}"))
         if dev.url.password:
             problems.append(ConfigError("put credentials in secrets (env:/file:), not in the URL",
                                         role=role, key="url"))

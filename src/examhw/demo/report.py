@@ -92,17 +92,17 @@ def write_report(report: dict[str, Any], directory: Path) -> Path:
 def print_summary(report: dict[str, Any]) -> None:
     out = report["outcomes"]
     print("\nSession summary")
-    print("-" * 64)
+    print("-" * 72)
     print(f"{'outcome':<14}{'candidates':>10}")
     for k in ("passed", "failed", "refused", "sanctioned"):
         print(f"{k:<14}{out.get(k, 0):>10}")
-    print("-" * 64)
+    print("-" * 72)
     special = [c for c in report["candidates"] if c["scenario"] not in ("", "regular")]
     if special:
-        print(f"{'candidate':<14}{'scenario':<36}{'outcome':<12}")
+        print(f"{'candidate':<14}{'scenario':<44}{'outcome':<12}")
         for c in special:
-            print(f"{c['id']:<14}{c['scenario'][:35]:<36}{c['outcome']:<12}")
-        print("-" * 64)
+            print(f"{c['id']:<14}{c['scenario'][:43]:<44}{c['outcome']:<12}")
+        print("-" * 72)
     fm = report["face_check_ms"]
     print(f"face checks: {fm['count']}, median {fm['median']} ms, gate median {fm['gate_median']} ms, "
           f"gate max {fm['gate_max']} ms")

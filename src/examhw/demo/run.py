@@ -192,6 +192,10 @@ async def _journey(session: ExamSession, world: World, stations: dict[str, async
 
 def run_demo_cli(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    if args.candidates < 90:
+        print("demo: --candidates must be at least 90 (the special cases sit at fixed places in the queue)",
+              file=sys.stderr)
+        return 2
     config = load_site(args.config) if args.config else None
     report_dir = Path(args.report) if args.report else None
     store_path = None

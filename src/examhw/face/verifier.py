@@ -227,10 +227,17 @@ class FaceVerifier:
         self.live_min_sharpness = float(live_min_sharpness)
         self.threshold_low = None if threshold_low is None else float(threshold_low)
         empty = np.empty(0, dtype=np.uint8)
-        self._detector = cv2.FaceDetectorYN.create(
-            "onnx", _read_model(DETECTOR_MODEL), empty, (320, 320),
-            self.detector_score, _NMS_THRESHOLD, _TOP_K)
-        self._recognizer = cv2.FaceRecognizerSF.create("onnx", _read_model(RECOGNIZER_MODEL), empty)
+        # OpenCV 5.0 warns "setPreferableTarget: Targets are not supported by the
+        # new graph engine" on every model load; harmless, so hush it for the load only.
+        level = cv2.utils.logging.getLogLevel()
+        cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
+        try:
+            self._detector = cv2.FaceDetectorYN.create(
+                "onnx", _read_model(DETECTOR_MODEL), empty, (320, 320),
+                self.detector_score, _NMS_THRESHOLD, _TOP_K)
+            self._recognizer = cv2.FaceRecognizerSF.create("onnx", _read_model(RECOGNIZER_MODEL), empty)
+        finally:
+            cv2.utils.logging.setLogLevel(level)
         self._lock = threading.Lock()
         self._executor: ThreadPoolExecutor | None = None
         self._executor_lock = threading.Lock()

@@ -276,12 +276,17 @@ class ExamSession:
         assert st.seat is not None and st.candidate is not None
         for attempt in range(1, self.rules.retakes + 2):
             self.record("exam.started", st.key, seat=st.seat, attempt=attempt)
-            watcher = asyncio.create_task(self._watch_seat(st, terminal))
+            done = asyncio.Event()
+            watcher = asyncio.create_task(self._watch_seat(st, terminal, done))
             try:
                 res = await terminal.run_attempt(self.bank, self.rules, attempt)
             finally:
+                # The watcher ends on ``done``; it is also cancelled, but it never
+                # relies on the cancellation arriving (Python 3.11's wait_for can
+                # swallow one that races a completing device call).
+                done.set()
                 watcher.cancel()
-                await asyncio.gather(watcher, return_exceptions=True)
+                await asyncio.wait({watcher}, timeout=self.site.config.timeout_s * 3)
             if st.outcome == "sanctioned":
                 st.attempts.append(0)
                 self.record("exam.stopped", st.key, attempt=attempt, answered=len(res.answers))
@@ -296,23 +301,31 @@ class ExamSession:
                 return
         st.score, st.outcome = st.attempts[-1], "failed"
 
-    async def _watch_seat(self, st: CandidateState, terminal: SeatTerminal) -> None:
-        """Snapshots during the exam; another person at the seat is cheating."""
+    async def _watch_seat(self, st: CandidateState, terminal: SeatTerminal, done: asyncio.Event) -> None:
+        """Snapshots during the exam until ``done``; another person at the seat is cheating."""
         assert st.seat is not None
         camera = self.site.device(self.roles.seat_camera(st.seat), Camera)
-        while True:
-            await self.site.clock.sleep(self.monitor_interval_s)
-            try:
-                snap = await camera.snapshot()
-            except DeviceError as exc:
-                self.record("seat.snapshot_failed", st.key, seat=st.seat, error=str(exc))
-                continue
-            result = await self._verify(st.key, "exam", snap.data, st.reference)
-            if result.live_faces > 1 or result.decision == "no_match":
-                why = "another person at the seat" if result.live_faces > 1 else "a different person at the seat"
-                self.sanction_cheating(st, why)
-                terminal.stop()
-                return
+        stop = asyncio.create_task(done.wait())
+        try:
+            while True:
+                await asyncio.wait({stop}, timeout=self.site.clock.to_real(self.monitor_interval_s))
+                if done.is_set():
+                    return
+                try:
+                    snap = await camera.snapshot()
+                except DeviceError as exc:
+                    self.record("seat.snapshot_failed", st.key, seat=st.seat, error=str(exc))
+                    continue
+                result = await self._verify(st.key, "exam", snap.data, st.reference)
+                if done.is_set():
+                    return
+                if result.live_faces > 1 or result.decision == "no_match":
+                    why = "another person at the seat" if result.live_faces > 1 else "a different person at the seat"
+                    self.sanction_cheating(st, why)
+                    terminal.stop()
+                    return
+        finally:
+            stop.cancel()
 
     def sanction_cheating(self, st: CandidateState, why: str) -> None:
         """R-OPS-CHEAT: exam stopped, score 0, booking blocked for one year."""

@@ -113,6 +113,9 @@ class DeviceBase(abc.ABC):
             raise DeviceUnavailable(f"open timed out after {self.timeout_s * 3:.1f} s", role=self.role) from None
         except DeviceError as exc:
             self._set_state(ConnState.UNAVAILABLE, str(exc))
+            if exc.role is None:          # name the device: a site opens many at once
+                exc.role = self.role
+                exc.args = (f"[{self.role}] {exc.args[0] if exc.args else ''}", *exc.args[1:])
             raise
         except OSError as exc:
             self._set_state(ConnState.UNAVAILABLE, str(exc))
@@ -170,6 +173,11 @@ class DeviceBase(abc.ABC):
         limit = self.timeout_s if timeout is None else timeout
         try:
             result = await asyncio.wait_for(aw, limit)
+            task = asyncio.current_task()
+            if task is not None and task.cancelling():
+                # Python 3.11: wait_for returns the result when a cancellation
+                # races its completion; honour the cancellation.
+                raise asyncio.CancelledError
         except (asyncio.TimeoutError, TimeoutError):
             raise DeviceTimeout(f"no answer within {limit:.2f} s", role=self.role) from None
         except DeviceUnavailable as exc:
