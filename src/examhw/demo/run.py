@@ -13,7 +13,8 @@ import tempfile
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime, timezone
+from datetime import time as dtime
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -62,7 +63,9 @@ async def run_demo(*, config: SiteConfig | None = None, seed: int | None = None,
     rng = random.Random(seed)
     exam_date = date.today()
     roster, people = make_population(rng, exam_date, n_booked=n_candidates)
-    clock = ScaledClock(speed)
+    # The simulated day starts at 08:00 UTC on the exam date (it would otherwise start
+    # now and could run past midnight on an accelerated clock).
+    clock = ScaledClock(speed, start=datetime.combine(exam_date, dtime(8, 0), tzinfo=timezone.utc))
     flow_cfg = config.flow
     roles = Roles()
     verifier = FaceVerifier(threshold=float(flow_cfg.get("face_threshold", 0.45)))
